@@ -1,0 +1,86 @@
+// The integration's HTTP/1.1 server: Beast sessions, coroutine handlers, JSON errors.
+#pragma once
+
+#include <ocean/detail/async.hpp>
+#include <ocean/http/router.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace ocean::http {
+
+/// Server limits and timeouts. Zero durations disable a timeout.
+struct server_config {
+    std::string host = "0.0.0.0";
+    /// 0 picks a free port; local_endpoint() then tells which.
+    std::uint16_t port = 8000;
+    /// Largest accepted body, decided from Content-Length before reading it (413 past it).
+    std::size_t body_limit = 25 * 1024 * 1024;
+    /// Largest header block (431 past it).
+    std::size_t header_limit = 32 * 1024;
+    /// Longest request target (414 past it).
+    std::size_t target_limit = 8 * 1024;
+    std::chrono::milliseconds header_timeout{10'000};
+    std::chrono::milliseconds body_timeout{60'000};
+    std::chrono::milliseconds idle_timeout{75'000};
+    /// How long stop() lets in-flight handlers finish before cancelling them.
+    std::chrono::milliseconds drain_timeout{10'000};
+    /// Connections past this number get 503 with Retry-After and are closed.
+    std::size_t max_connections = 10'000;
+    json_limits json;
+};
+
+/// An HTTP/1.1 server on the caller's executor. It starts no threads.
+class server {
+public:
+    server(boost::asio::any_io_executor executor, server_config config);
+    ~server();
+    server(server const&) = delete;
+    server& operator=(server const&) = delete;
+
+    /// The route table; register routes before async_run.
+    http::router& router() noexcept;
+
+    /// Opens, binds and listens. Returns the error (naming nothing: the caller logs host:port).
+    boost::system::error_code listen();
+
+    /// The bound endpoint (after listen), with the real port when port 0 was requested.
+    boost::asio::ip::tcp::endpoint local_endpoint() const;
+
+    /// Marks the server ready or not; /health/ready answers 503 until ready.
+    void set_ready(bool ready) noexcept;
+    bool ready() const noexcept;
+
+    /// Accepts and serves connections until stop(). Listens first if listen() was not called.
+    /// Completion signature: void(error_code). Completes after stop() once in-flight handlers
+    /// finished or the drain timeout cancelled them.
+    template <class Token = default_token>
+    auto async_run(Token&& token = {})
+    {
+        return detail::initiate<void(boost::system::error_code)>(
+            std::forward<Token>(token),
+            [this](auto handler) { run_impl(std::move(handler)); });
+    }
+
+    /// Stops accepting, answers new requests on open connections with 503, lets in-flight handlers
+    /// finish up to drain_timeout, then cancels them. Safe to call from any thread, repeatedly.
+    void stop();
+
+    /// Number of open connections.
+    std::size_t connection_count() const noexcept;
+
+private:
+    void run_impl(boost::asio::any_completion_handler<void(boost::system::error_code)> handler);
+
+    struct impl;
+    std::shared_ptr<impl> impl_;
+};
+
+} // namespace ocean::http
