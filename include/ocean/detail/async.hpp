@@ -20,8 +20,8 @@ template <class Signature, class Token, class Impl>
 auto initiate(Token&& token, Impl&& impl)
 {
     return boost::asio::async_initiate<Token, Signature>(
-        [](auto handler, auto body) {
-            body(boost::asio::any_completion_handler<Signature>(std::move(handler)));
+        [](auto completion, auto body) {
+            body(boost::asio::any_completion_handler<Signature>(std::move(completion)));
         },
         token, std::forward<Impl>(impl));
 }

@@ -66,7 +66,7 @@ public:
     {
         return detail::initiate<void(boost::system::error_code)>(
             std::forward<Token>(token),
-            [this](auto handler) { run_impl(std::move(handler)); });
+            [this](auto completion) { run_impl(std::move(completion)); });
     }
 
     /// Stops accepting, answers new requests on open connections with 503, lets in-flight handlers
@@ -77,7 +77,7 @@ public:
     std::size_t connection_count() const noexcept;
 
 private:
-    void run_impl(boost::asio::any_completion_handler<void(boost::system::error_code)> handler);
+    void run_impl(boost::asio::any_completion_handler<void(boost::system::error_code)> completion);
 
     struct impl;
     std::shared_ptr<impl> impl_;

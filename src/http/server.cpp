@@ -1,0 +1,560 @@
+#include <ocean/http/server.hpp>
+
+#include "http/server_metrics.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <list>
+#include <mutex>
+#include <random>
+
+namespace ocean::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using strand_type = asio::strand<asio::any_io_executor>;
+using clock_type = std::chrono::steady_clock;
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+std::string make_request_id()
+{
+    thread_local std::mt19937_64 engine{std::random_device{}()};
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string id(32, '0');
+    auto a = engine();
+    auto b = engine();
+    for (int i = 0; i < 16; ++i) {
+        id[i] = digits[(a >> (i * 4)) & 0xF];
+        id[16 + i] = digits[(b >> (i * 4)) & 0xF];
+    }
+    return id;
+}
+
+// A client-supplied X-Request-ID is echoed only when it is short and printable, so a log line
+// cannot be forged or blown up through it.
+bool acceptable_request_id(std::string_view id)
+{
+    if (id.empty() || id.size() > 128)
+        return false;
+    return std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7F; });
+}
+
+} // namespace
+
+// One accepted connection. Its coroutine runs on `strand`; stop() reaches it by posting there.
+struct session {
+    explicit session(tcp::socket s) : strand(s.get_executor()), socket(std::move(s)), watchdog(strand) {}
+
+    strand_type strand;
+    tcp::socket socket;
+    asio::steady_timer watchdog;
+    bool timed_out = false;
+    // True while a handler runs; stop() closes idle connections at once and lets busy ones finish.
+    bool busy = false;
+    bool closing = false;
+    asio::cancellation_signal handler_cancel;
+};
+
+struct server::impl : std::enable_shared_from_this<impl> {
+    impl(asio::any_io_executor ex, server_config cfg)
+        : executor(ex), strand(asio::make_strand(ex)), config(std::move(cfg)), acceptor(strand), drained(strand),
+          drain_deadline(strand)
+    {
+    }
+
+    asio::any_io_executor executor;
+    strand_type strand;
+    server_config config;
+    http::router routes;
+    tcp::acceptor acceptor;
+    asio::steady_timer drained;
+    asio::steady_timer drain_deadline;
+    std::atomic<bool> ready{false};
+    std::atomic<bool> stopping{false};
+    std::atomic<std::size_t> connections{0};
+    std::mutex sessions_mutex;
+    std::list<std::weak_ptr<session>> sessions;
+    server_metrics metrics;
+
+    void begin_stop();
+    void session_ended();
+    asio::awaitable<void> accept_loop();
+    asio::awaitable<void> run_session(std::shared_ptr<session> s);
+    asio::awaitable<response> dispatch(request& req, match_result const& match);
+    asio::awaitable<void> reject_connection(tcp::socket socket);
+};
+
+namespace {
+
+void arm(session& s, std::chrono::milliseconds limit)
+{
+    s.timed_out = false;
+    if (limit.count() <= 0)
+        return;
+    s.watchdog.expires_after(limit);
+    s.watchdog.async_wait([&s](boost::system::error_code ec) {
+        if (!ec) {
+            s.timed_out = true;
+            boost::system::error_code ignored;
+            s.socket.cancel(ignored);
+        }
+    });
+}
+
+void disarm(session& s)
+{
+    s.watchdog.cancel();
+}
+
+bhttp::response<bhttp::string_body> to_beast(response&& r, unsigned version, bool keep_alive)
+{
+    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(r.status), version};
+    for (auto const& [name, value] : r.headers)
+        out.insert(name, value);
+    out.body() = std::move(r.body);
+    out.keep_alive(keep_alive);
+    out.prepare_payload();
+    return out;
+}
+
+} // namespace
+
+void server::impl::session_ended()
+{
+    if (--connections == 0 && stopping)
+        asio::post(strand, [self = shared_from_this()] { self->drained.cancel(); });
+}
+
+void server::impl::begin_stop()
+{
+    if (stopping.exchange(true))
+        return;
+    spdlog::info("http server stopping: {} open connections, drain timeout {} ms", connections.load(),
+                 config.drain_timeout.count());
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+
+    std::vector<std::shared_ptr<session>> open;
+    {
+        std::lock_guard lock(sessions_mutex);
+        for (auto const& weak : sessions)
+            if (auto s = weak.lock())
+                open.push_back(std::move(s));
+    }
+    for (auto& s : open) {
+        asio::post(s->strand, [s] {
+            s->closing = true;
+            if (!s->busy) {
+                boost::system::error_code ec;
+                s->socket.cancel(ec);
+            }
+        });
+    }
+
+    drain_deadline.expires_after(config.drain_timeout);
+    drain_deadline.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (ec)
+            return;
+        std::lock_guard lock(self->sessions_mutex);
+        for (auto const& weak : self->sessions) {
+            if (auto s = weak.lock()) {
+                asio::post(s->strand, [s] {
+                    s->handler_cancel.emit(asio::cancellation_type::terminal);
+                    boost::system::error_code cancel_error;
+                    s->socket.cancel(cancel_error);
+                });
+            }
+        }
+    });
+    if (connections == 0)
+        drained.cancel();
+}
+
+asio::awaitable<void> server::impl::reject_connection(tcp::socket socket)
+{
+    auto r = to_beast(response::error(503, "too_many_connections",
+                                      "the server has " + std::to_string(config.max_connections) +
+                                          " open connections, its limit; retry later"),
+                      11, false);
+    r.set("Retry-After", "1");
+    r.set("X-Request-ID", make_request_id());
+    co_await bhttp::async_write(socket, r, use_tuple);
+    boost::system::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+asio::awaitable<void> server::impl::accept_loop()
+{
+    auto self = shared_from_this();
+    while (!stopping) {
+        auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(executor), use_tuple);
+        if (ec) {
+            if (stopping || ec == asio::error::operation_aborted)
+                break;
+            spdlog::warn("http server: accept failed: {}", ec.message());
+            // Out of file descriptors and similar errors clear up as connections close.
+            asio::steady_timer pause(strand, std::chrono::milliseconds(50));
+            co_await pause.async_wait(use_tuple);
+            continue;
+        }
+        if (connections.load() >= config.max_connections) {
+            metrics.rejected_connections++;
+            asio::co_spawn(socket.get_executor(), reject_connection(std::move(socket)), asio::detached);
+            continue;
+        }
+
+        ++connections;
+        metrics.connections_total++;
+        auto s = std::make_shared<session>(std::move(socket));
+        {
+            std::lock_guard lock(sessions_mutex);
+            std::erase_if(sessions, [](auto const& weak) { return weak.expired(); });
+            sessions.push_back(s);
+        }
+        asio::co_spawn(s->strand, run_session(s), [self](std::exception_ptr error) {
+            if (error) {
+                try {
+                    std::rethrow_exception(error);
+                } catch (std::exception const& e) {
+                    spdlog::error("http session ended with an exception: {}", e.what());
+                }
+            }
+            self->session_ended();
+        });
+    }
+
+    while (connections.load() > 0) {
+        drained.expires_after(std::chrono::hours(1));
+        co_await drained.async_wait(use_tuple);
+    }
+    drain_deadline.cancel();
+}
+
+asio::awaitable<response> server::impl::dispatch(request& req, match_result const& match)
+{
+    try {
+        if (match.options.body == body_mode::json && !req.body().empty() &&
+            (!req.header("Content-Type") || req.has_json_content_type()))
+            (void)req.json();
+
+        for (auto const& f : *match.filters)
+            if (auto early = co_await f(req))
+                co_return std::move(*early);
+
+        co_return co_await (*match.target)(req);
+    } catch (error_response const& e) {
+        if (e.status() >= 500)
+            spdlog::error("{} {} failed (request id {}): {}", req.method(), req.path(), req.request_id(), e.what());
+        co_return response::error(e.status(), e.code(), e.what());
+    } catch (boost::system::system_error const& e) {
+        if (e.code() == asio::error::operation_aborted && stopping) {
+            spdlog::warn("{} {} cancelled by shutdown (request id {})", req.method(), req.path(), req.request_id());
+            auto r = response::error(503, "stopping", "the server is stopping; retry later");
+            r.headers.set("Retry-After", "1");
+            co_return r;
+        }
+        spdlog::error("{} {} failed (request id {}): {}", req.method(), req.path(), req.request_id(), e.what());
+    } catch (std::exception const& e) {
+        spdlog::error("{} {} failed (request id {}): {}", req.method(), req.path(), req.request_id(), e.what());
+    }
+    co_return response::error(500, "internal_error",
+                              "the handler failed; see the server log for request id " + std::string(req.request_id()));
+}
+
+asio::awaitable<void> server::impl::run_session(std::shared_ptr<session> s)
+{
+    beast::flat_buffer buffer;
+    bool first = true;
+
+    auto write = [&](response r, unsigned version, bool keep_alive, std::string const& request_id,
+                     bool head) -> asio::awaitable<bool> {
+        r.headers.set("X-Request-ID", request_id);
+        auto const status = r.status;
+        auto out = to_beast(std::move(r), version, keep_alive);
+        metrics.bytes_out += out.body().size();
+        arm(*s, config.body_timeout);
+        boost::system::error_code ec;
+        if (head) {
+            bhttp::response<bhttp::empty_body> header_only{out.base()};
+            header_only.content_length(out.body().size());
+            header_only.keep_alive(keep_alive);
+            std::tie(ec, std::ignore) = co_await bhttp::async_write(s->socket, header_only, use_tuple);
+        } else {
+            std::tie(ec, std::ignore) = co_await bhttp::async_write(s->socket, out, use_tuple);
+        }
+        disarm(*s);
+        (void)status;
+        co_return !ec;
+    };
+
+    auto fail = [&](unsigned status, std::string_view code, std::string message) -> asio::awaitable<void> {
+        auto r = response::error(status, code, message);
+        metrics.record("", status, std::chrono::nanoseconds(0));
+        co_await write(std::move(r), 11, false, make_request_id(), false);
+    };
+
+    for (;;) {
+        bhttp::request_parser<bhttp::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(config.header_limit));
+        parser.body_limit(config.body_limit);
+
+        arm(*s, first ? config.header_timeout : config.idle_timeout);
+        auto [read_error, header_bytes] = co_await bhttp::async_read_header(s->socket, buffer, parser, use_tuple);
+        disarm(*s);
+        first = false;
+        metrics.bytes_in += header_bytes;
+
+        if (read_error) {
+            if (s->timed_out) {
+                if (parser.got_some())
+                    co_await fail(408, "request_timeout", "the request headers were not received in time");
+            } else if (read_error == bhttp::error::header_limit) {
+                co_await fail(431, "headers_too_large",
+                              "the request headers exceed the limit of " + std::to_string(config.header_limit) + " bytes");
+            } else if (read_error == bhttp::error::body_limit) {
+                co_await fail(413, "body_too_large",
+                              "the request body exceeds the limit of " + std::to_string(config.body_limit) + " bytes");
+            } else if (read_error != bhttp::error::end_of_stream && read_error != asio::error::eof &&
+                       read_error != asio::error::operation_aborted && read_error != asio::error::connection_reset) {
+                co_await fail(400, "bad_request", "invalid HTTP request: " + read_error.message());
+            }
+            break;
+        }
+
+        auto& head = parser.get();
+        auto const started = clock_type::now();
+        std::string request_id;
+        if (auto const it = head.find("X-Request-ID"); it != head.end() && acceptable_request_id(it->value()))
+            request_id = std::string(it->value());
+        else
+            request_id = make_request_id();
+        std::string const method(head.method_string());
+        std::string const target(head.target());
+        bool const is_head = head.method() == bhttp::verb::head;
+        unsigned const version = head.version();
+
+        auto respond = [&](response r, bool keep_alive, std::string_view pattern) -> asio::awaitable<bool> {
+            auto const status = r.status;
+            metrics.record(pattern, status, clock_type::now() - started);
+            auto const elapsed_ms =
+                std::chrono::duration<double, std::milli>(clock_type::now() - started).count();
+            spdlog::info("{} {} {} {:.1f}ms request_id={}", method, target, status, elapsed_ms, request_id);
+            co_return co_await write(std::move(r), version, keep_alive, request_id, is_head);
+        };
+
+        if (target.size() > config.target_limit) {
+            co_await respond(response::error(414, "uri_too_long",
+                                             "the request target exceeds the limit of " +
+                                                 std::to_string(config.target_limit) + " bytes"),
+                             false, "");
+            break;
+        }
+        if (stopping || s->closing) {
+            auto r = response::error(503, "stopping", "the server is stopping; retry later");
+            r.headers.set("Retry-After", "1");
+            co_await respond(std::move(r), false, "");
+            break;
+        }
+
+        auto const raw_path = std::string_view(target).substr(0, std::string_view(target).find('?'));
+        auto match = routes.match(method, raw_path);
+        if (match.outcome != match_result::kind::found) {
+            response r;
+            switch (match.outcome) {
+            case match_result::kind::bad_path: r = response::error(400, "bad_path", match.reason); break;
+            case match_result::kind::method_not_allowed:
+                r = response::error(405, "method_not_allowed",
+                                    "method " + method + " is not allowed on " + std::string(raw_path) +
+                                        "; allowed: " + match.allow);
+                r.headers.set("Allow", match.allow);
+                break;
+            default: r = response::error(404, "not_found", "no route for " + method + " " + std::string(raw_path)); break;
+            }
+            // The body, if any, was not read, so the connection cannot carry another request.
+            bool const keep_alive = parser.is_done() && head.keep_alive();
+            if (!co_await respond(std::move(r), keep_alive, "") || !keep_alive)
+                break;
+            continue;
+        }
+
+        if (!parser.is_done()) {
+            if (auto const expect = head.find(bhttp::field::expect);
+                expect != head.end() && iequals(expect->value(), "100-continue")) {
+                bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, version};
+                auto [ec, n] = co_await bhttp::async_write(s->socket, go_on, use_tuple);
+                if (ec)
+                    break;
+            }
+            arm(*s, config.body_timeout);
+            auto [body_error, body_bytes] = co_await bhttp::async_read(s->socket, buffer, parser, use_tuple);
+            disarm(*s);
+            metrics.bytes_in += body_bytes;
+            if (body_error) {
+                if (s->timed_out)
+                    co_await respond(response::error(408, "request_timeout", "the request body was not received in time"),
+                                     false, match.pattern);
+                else if (body_error == bhttp::error::body_limit)
+                    co_await respond(response::error(413, "body_too_large",
+                                                     "the request body exceeds the limit of " +
+                                                         std::to_string(config.body_limit) + " bytes"),
+                                     false, match.pattern);
+                else if (body_error != asio::error::operation_aborted && body_error != asio::error::eof &&
+                         body_error != bhttp::error::partial_message)
+                    co_await respond(response::error(400, "bad_request", "invalid HTTP request body: " + body_error.message()),
+                                     false, match.pattern);
+                break;
+            }
+        }
+
+        auto message = parser.release();
+        fields headers;
+        for (auto const& field : message.base())
+            headers.add(field.name_string(), field.value());
+        request req(method, target, std::move(headers), std::move(message.body()));
+        req.set_route_params(std::move(match.params));
+        req.set_request_id(request_id);
+        req.set_json_limits(config.json);
+
+        s->busy = true;
+        response r;
+        try {
+            r = co_await asio::co_spawn(s->strand, dispatch(req, match),
+                                        asio::bind_cancellation_slot(s->handler_cancel.slot(), asio::use_awaitable));
+        } catch (std::exception const& e) {
+            spdlog::warn("{} {} cancelled (request id {}): {}", method, target, request_id, e.what());
+            r = response::error(503, "stopping", "the server is stopping; retry later");
+            r.headers.set("Retry-After", "1");
+        }
+        s->busy = false;
+
+        bool const keep_alive = message.keep_alive() && !stopping && !s->closing;
+        if (!co_await respond(std::move(r), keep_alive, match.pattern) || !keep_alive)
+            break;
+    }
+
+    boost::system::error_code ignored;
+    s->socket.shutdown(tcp::socket::shutdown_send, ignored);
+    s->socket.close(ignored);
+}
+
+server::server(asio::any_io_executor executor, server_config config)
+    : impl_(std::make_shared<impl>(std::move(executor), std::move(config)))
+{
+    auto* state = impl_.get();
+    impl_->routes.add("GET", "/health/live", [](request const&) -> asio::awaitable<response> {
+        co_return response::json(boost::json::object{{"status", "live"}});
+    });
+    impl_->routes.add("GET", "/health/ready", [state](request const&) -> asio::awaitable<response> {
+        if (state->ready && !state->stopping)
+            co_return response::json(boost::json::object{{"status", "ready"}});
+        auto r = response::error(503, "not_ready", state->stopping ? "the server is stopping" : "startup has not finished");
+        r.headers.set("Retry-After", "1");
+        co_return r;
+    });
+    impl_->routes.add("GET", "/metrics", [state](request const&) -> asio::awaitable<response> {
+        co_return response::text(state->metrics.render(state->connections.load()), 200,
+                                 "text/plain; version=0.0.4; charset=utf-8");
+    });
+}
+
+server::~server()
+{
+    boost::system::error_code ignored;
+    impl_->acceptor.close(ignored);
+}
+
+router& server::router() noexcept
+{
+    return impl_->routes;
+}
+
+boost::system::error_code server::listen()
+{
+    boost::system::error_code ec;
+    auto const address = asio::ip::make_address(impl_->config.host, ec);
+    if (ec)
+        return ec;
+    tcp::endpoint const endpoint(address, impl_->config.port);
+    auto& acceptor = impl_->acceptor;
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec)
+        acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec)
+        acceptor.bind(endpoint, ec);
+    if (!ec)
+        acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        boost::system::error_code ignored;
+        acceptor.close(ignored);
+    }
+    return ec;
+}
+
+asio::ip::tcp::endpoint server::local_endpoint() const
+{
+    boost::system::error_code ec;
+    return impl_->acceptor.local_endpoint(ec);
+}
+
+void server::set_ready(bool ready) noexcept
+{
+    impl_->ready = ready;
+}
+
+bool server::ready() const noexcept
+{
+    return impl_->ready;
+}
+
+std::size_t server::connection_count() const noexcept
+{
+    return impl_->connections.load();
+}
+
+void server::stop()
+{
+    asio::post(impl_->strand, [self = impl_] { self->begin_stop(); });
+}
+
+void server::run_impl(asio::any_completion_handler<void(boost::system::error_code)> completion)
+{
+    auto self = impl_;
+    if (!self->acceptor.is_open()) {
+        if (auto ec = listen()) {
+            spdlog::error("http server: cannot listen on {}:{}: {}", self->config.host, self->config.port, ec.message());
+            asio::post(self->executor, asio::append(std::move(completion), ec));
+            return;
+        }
+    }
+    auto const endpoint = local_endpoint();
+    spdlog::info("http server listening on {}:{}", endpoint.address().to_string(), endpoint.port());
+
+    auto slot = asio::get_associated_cancellation_slot(completion);
+    if (slot.is_connected())
+        slot.assign([self](asio::cancellation_type) { asio::post(self->strand, [self] { self->begin_stop(); }); });
+
+    asio::co_spawn(self->strand, self->accept_loop(), [self, h = std::move(completion)](std::exception_ptr error) mutable {
+        boost::system::error_code ec;
+        if (error) {
+            try {
+                std::rethrow_exception(error);
+            } catch (boost::system::system_error const& e) {
+                ec = e.code();
+            } catch (std::exception const& e) {
+                spdlog::error("http server: accept loop failed: {}", e.what());
+                ec = asio::error::fault;
+            }
+        }
+        asio::dispatch(asio::append(std::move(h), ec));
+    });
+}
+
+} // namespace ocean::http
