@@ -1,0 +1,325 @@
+#define BOOST_TEST_MODULE http_server
+#include <boost/test/unit_test.hpp>
+
+#include <ocean/http/server.hpp>
+
+#include <boost/asio.hpp>
+#include <boost/json.hpp>
+
+#include <future>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <thread>
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using ocean::http::request;
+using ocean::http::response;
+
+namespace {
+
+// A server on 127.0.0.1 with an ephemeral port, run on one test thread. The SDK itself starts no
+// thread; the test owns this one, like an application would.
+struct server_fixture {
+    explicit server_fixture(ocean::http::server_config config = {})
+        : server(io.get_executor(), with_loopback(std::move(config)))
+    {
+        auto routes = server.router().group("/integration");
+        routes.post("/webhook", [](request const& r) -> asio::awaitable<response> {
+            co_return response::json(boost::json::object{{"received", r.json()}});
+        });
+        routes.post("/raw", [](request const& r) -> asio::awaitable<response> {
+            co_return response::text(r.body());
+        }, {ocean::http::body_mode::raw});
+        routes.post("/boom", [](request const&) -> asio::awaitable<response> {
+            throw std::runtime_error("database password is hunter2");
+            co_return response::ok();
+        });
+        routes.post("/slow", [](request const&) -> asio::awaitable<response> {
+            asio::steady_timer timer(co_await asio::this_coro::executor, 600ms);
+            co_await timer.async_wait(asio::use_awaitable);
+            co_return response::json(boost::json::object{{"slow", true}});
+        });
+        BOOST_REQUIRE(!server.listen());
+        port = server.local_endpoint().port();
+        server.set_ready(true);
+        server.async_run([this](boost::system::error_code ec) { run_result.set_value(ec); });
+        thread = std::thread([this] { io.run(); });
+    }
+
+    ~server_fixture()
+    {
+        server.stop();
+        if (thread.joinable())
+            thread.join();
+    }
+
+    static ocean::http::server_config with_loopback(ocean::http::server_config c)
+    {
+        c.host = "127.0.0.1";
+        c.port = 0;
+        return c;
+    }
+
+    asio::io_context io;
+    ocean::http::server server;
+    std::uint16_t port = 0;
+    std::promise<boost::system::error_code> run_result;
+    std::thread thread;
+};
+
+// Connects to the server with a blocking socket whose reads time out after `timeout`.
+asio::ip::tcp::socket connect(std::uint16_t port, std::chrono::milliseconds timeout = 5000ms)
+{
+    static asio::io_context client_io;
+    asio::ip::tcp::socket socket(client_io);
+    socket.connect({asio::ip::make_address("127.0.0.1"), port});
+    timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+    setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return socket;
+}
+
+// Reads until the peer closes or the read times out.
+std::string read_all(asio::ip::tcp::socket& socket)
+{
+    std::string out;
+    char buffer[4096];
+    for (;;) {
+        boost::system::error_code ec;
+        auto const n = socket.read_some(asio::buffer(buffer), ec);
+        out.append(buffer, n);
+        if (ec)
+            return out;
+    }
+}
+
+// Sends raw bytes on a new connection and returns everything the server sent until it closed.
+std::string exchange(std::uint16_t port, std::string const& bytes)
+{
+    auto socket = connect(port);
+    asio::write(socket, asio::buffer(bytes));
+    return read_all(socket);
+}
+
+std::string post(std::string const& path, std::string const& body, std::string const& extra_headers = "")
+{
+    return "POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n" + extra_headers + "\r\n" + body;
+}
+
+std::string post_close(std::string const& path, std::string const& body, std::string const& extra = "")
+{
+    return post(path, body, "Connection: close\r\n" + extra);
+}
+
+// The status code of the first response in `text`.
+unsigned status_of(std::string const& text)
+{
+    if (text.size() < 12 || text.compare(0, 5, "HTTP/") != 0)
+        return 0;
+    return static_cast<unsigned>(std::stoul(text.substr(9, 3)));
+}
+
+boost::json::value body_of(std::string const& text)
+{
+    auto const at = text.find("\r\n\r\n");
+    return boost::json::parse(text.substr(at + 4));
+}
+
+std::size_t count(std::string const& text, std::string const& needle)
+{
+    std::size_t n = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+        ++n;
+    return n;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(server_answers_valid_webhook)
+{
+    server_fixture f;
+    auto const reply = exchange(f.port, post_close("/integration/webhook", R"({"event":"new"})"));
+    BOOST_TEST(status_of(reply) == 200U);
+    BOOST_TEST(body_of(reply).at("received").at("event").as_string() == "new");
+    BOOST_TEST(reply.find("X-Request-ID: ") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(server_invalid_json_is_400_json)
+{
+    server_fixture f;
+    auto const reply = exchange(f.port, post_close("/integration/webhook", "not json"));
+    BOOST_TEST(status_of(reply) == 400U);
+    BOOST_TEST(reply.find("Content-Type: application/json") != std::string::npos);
+    auto const body = body_of(reply);
+    BOOST_TEST(body.at("error").as_string() == "invalid_json");
+    BOOST_TEST(std::string(body.at("message").as_string()).find("invalid JSON body") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(server_unknown_route_is_404_json)
+{
+    server_fixture f;
+    auto const reply = exchange(f.port, post_close("/integration/nope", "{}"));
+    BOOST_TEST(status_of(reply) == 404U);
+    BOOST_TEST(body_of(reply).at("error").as_string() == "not_found");
+    BOOST_TEST(std::string(body_of(reply).at("message").as_string()) == "no route for POST /integration/nope");
+}
+
+BOOST_AUTO_TEST_CASE(server_handler_exception_is_500_without_internals)
+{
+    server_fixture f;
+    auto const reply = exchange(f.port, post_close("/integration/boom", "{}"));
+    BOOST_TEST(status_of(reply) == 500U);
+    BOOST_TEST(body_of(reply).at("error").as_string() == "internal_error");
+    BOOST_TEST(reply.find("hunter2") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(server_wrong_method_is_405_with_allow)
+{
+    server_fixture f;
+    auto const reply = exchange(f.port, "GET /integration/webhook HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    BOOST_TEST(status_of(reply) == 405U);
+    BOOST_TEST(reply.find("Allow: POST") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(server_path_traversal_is_400)
+{
+    server_fixture f;
+    auto const reply = exchange(f.port, post_close("/integration/x/../webhook", "{}"));
+    BOOST_TEST(status_of(reply) == 400U);
+    BOOST_TEST(body_of(reply).at("error").as_string() == "bad_path");
+}
+
+BOOST_AUTO_TEST_CASE(server_pipelined_requests_in_order)
+{
+    server_fixture f;
+    auto const reply = exchange(f.port, post("/integration/webhook", R"({"n":1})") +
+                                            post("/integration/webhook", R"({"n":2})") +
+                                            post_close("/integration/webhook", R"({"n":3})"));
+    BOOST_TEST(count(reply, "HTTP/1.1 200 OK") == 3U);
+    auto const first = reply.find(R"("n":1)");
+    auto const second = reply.find(R"("n":2)");
+    auto const third = reply.find(R"("n":3)");
+    BOOST_TEST(first < second);
+    BOOST_TEST(second < third);
+    BOOST_TEST(third != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(server_chunked_body_is_reassembled)
+{
+    server_fixture f;
+    std::string const request = "POST /integration/raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                                "Connection: close\r\n\r\n"
+                                "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+    auto const reply = exchange(f.port, request);
+    BOOST_TEST(status_of(reply) == 200U);
+    BOOST_TEST(reply.substr(reply.find("\r\n\r\n") + 4) == "hello world");
+}
+
+BOOST_AUTO_TEST_CASE(server_expect_continue_then_body)
+{
+    server_fixture f;
+    auto socket = connect(f.port);
+    std::string const body = R"({"event":"new"})";
+    std::string const head = "POST /integration/webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                             "Expect: 100-continue\r\nConnection: close\r\nContent-Length: " +
+                             std::to_string(body.size()) + "\r\n\r\n";
+    asio::write(socket, asio::buffer(head));
+    char buffer[256];
+    auto const n = socket.read_some(asio::buffer(buffer));
+    BOOST_TEST(std::string(buffer, n).starts_with("HTTP/1.1 100 Continue"));
+    asio::write(socket, asio::buffer(body));
+    auto const reply = read_all(socket);
+    BOOST_TEST(status_of(reply) == 200U);
+}
+
+BOOST_AUTO_TEST_CASE(server_oversized_body_is_413_before_reading)
+{
+    ocean::http::server_config config;
+    config.body_limit = 1024;
+    server_fixture f(config);
+    // Only the headers are sent: the answer must not wait for the 10 MB that Content-Length promises.
+    auto const reply = exchange(f.port, "POST /integration/webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n");
+    BOOST_TEST(status_of(reply) == 413U);
+    BOOST_TEST(body_of(reply).at("error").as_string() == "body_too_large");
+}
+
+BOOST_AUTO_TEST_CASE(server_oversized_headers_are_431)
+{
+    ocean::http::server_config config;
+    config.header_limit = 2048;
+    server_fixture f(config);
+    auto const reply = exchange(f.port, post_close("/integration/webhook", "{}", "X-Big: " + std::string(4096, 'a') + "\r\n"));
+    BOOST_TEST(status_of(reply) == 431U);
+}
+
+BOOST_AUTO_TEST_CASE(server_slow_header_client_times_out_others_served)
+{
+    ocean::http::server_config config;
+    config.header_timeout = 300ms;
+    server_fixture f(config);
+
+    auto slow = connect(f.port);
+    asio::write(slow, asio::buffer(std::string("POST /integration/webhook HTTP/1.1\r\nHost: x\r\n")));
+    auto const fast = exchange(f.port, post_close("/integration/webhook", "{}"));
+    BOOST_TEST(status_of(fast) == 200U);
+
+    auto const reply = read_all(slow);
+    BOOST_TEST(status_of(reply) == 408U);
+}
+
+BOOST_AUTO_TEST_CASE(server_request_id_is_echoed)
+{
+    server_fixture f;
+    auto const reply = exchange(f.port, post_close("/integration/webhook", "{}", "X-Request-ID: delivery-42\r\n"));
+    BOOST_TEST(reply.find("X-Request-ID: delivery-42\r\n") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(server_health_and_metrics)
+{
+    server_fixture f;
+    auto const ready = exchange(f.port, "GET /health/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    BOOST_TEST(status_of(ready) == 200U);
+    (void)exchange(f.port, post_close("/integration/webhook", "{}"));
+    auto const metrics = exchange(f.port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    BOOST_TEST(status_of(metrics) == 200U);
+    BOOST_TEST(metrics.find(R"(ocean_http_requests_total{route="/integration/webhook",status="200"} 1)") !=
+               std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(server_graceful_stop_finishes_inflight)
+{
+    server_fixture f;
+    auto in_flight = std::async(std::launch::async, [&] { return exchange(f.port, post_close("/integration/slow", "{}")); });
+    std::this_thread::sleep_for(200ms);
+    f.server.stop();
+
+    auto const reply = in_flight.get();
+    BOOST_TEST(status_of(reply) == 200U);
+    BOOST_TEST(body_of(reply).at("slow").as_bool());
+
+    auto done = f.run_result.get_future();
+    BOOST_TEST((done.wait_for(5s) == std::future_status::ready));
+    BOOST_TEST(!done.get());
+}
+
+BOOST_AUTO_TEST_CASE(server_many_concurrent_connections)
+{
+    // Client and server ends of 1000 connections live in this process: 2000 descriptors.
+    rlimit limit{};
+    getrlimit(RLIMIT_NOFILE, &limit);
+    limit.rlim_cur = std::min<rlim_t>(limit.rlim_max, 8192);
+    setrlimit(RLIMIT_NOFILE, &limit);
+    BOOST_REQUIRE(limit.rlim_cur >= 2100);
+
+    server_fixture f;
+    std::vector<asio::ip::tcp::socket> sockets;
+    for (int i = 0; i < 1000; ++i)
+        sockets.push_back(connect(f.port));
+    for (auto& s : sockets)
+        asio::write(s, asio::buffer(post_close("/integration/webhook", R"({"ok":1})")));
+    std::size_t ok = 0;
+    for (auto& s : sockets)
+        ok += status_of(read_all(s)) == 200U ? 1 : 0;
+    BOOST_TEST(ok == 1000U);
+}
