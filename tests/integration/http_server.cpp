@@ -2,6 +2,9 @@
 #include <boost/test/unit_test.hpp>
 
 #include <ocean/http/server.hpp>
+#include <ocean/http/typed_body.hpp>
+
+#include <boost/describe/class.hpp>
 
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
@@ -18,6 +21,12 @@ using ocean::http::response;
 
 namespace {
 
+struct deployment {
+    std::string service;
+    std::int64_t build = 0;
+};
+BOOST_DESCRIBE_STRUCT(deployment, (), (service, build))
+
 // A server on 127.0.0.1 with an ephemeral port, run on one test thread. The SDK itself starts no
 // thread; the test owns this one, like an application would.
 struct server_fixture {
@@ -31,6 +40,14 @@ struct server_fixture {
         routes.post("/raw", [](request const& r) -> asio::awaitable<response> {
             co_return response::text(r.body());
         }, {ocean::http::body_mode::raw});
+        routes.post("/typed", [](request const& r) -> asio::awaitable<response> {
+            auto const d = ocean::http::body_as<deployment>(r);
+            co_return response::json(boost::json::object{{"service", d.service}, {"build", d.build}});
+        });
+        routes.post("/form", [](request const& r) -> asio::awaitable<response> {
+            auto const payload = boost::json::parse(r.form().find("payload")->second);
+            co_return response::json(payload);
+        });
         routes.post("/boom", [](request const&) -> asio::awaitable<response> {
             throw std::runtime_error("database password is hunter2");
             co_return response::ok();
@@ -322,4 +339,36 @@ BOOST_AUTO_TEST_CASE(server_many_concurrent_connections)
     for (auto& s : sockets)
         ok += status_of(read_all(s)) == 200U ? 1 : 0;
     BOOST_TEST(ok == 1000U);
+}
+
+BOOST_AUTO_TEST_CASE(server_typed_body_failure_is_422_with_path)
+{
+    server_fixture f;
+    auto const good = exchange(f.port, post_close("/integration/typed", R"({"service":"api","build":12})"));
+    BOOST_TEST(status_of(good) == 200U);
+    BOOST_TEST(body_of(good).at("build").as_int64() == 12);
+
+    auto const bad = exchange(f.port, post_close("/integration/typed", R"({"service":"api","build":"twelve"})"));
+    BOOST_TEST(status_of(bad) == 422U);
+    BOOST_TEST(body_of(bad).at("message").as_string() == "field 'build': expected a number, got a string");
+}
+
+BOOST_AUTO_TEST_CASE(server_form_payload_is_decoded)
+{
+    server_fixture f;
+    std::string const body = "payload=%7B%22event%22%3A%22push%22%7D";
+    auto const reply = exchange(f.port, "POST /integration/form HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
+                                            std::to_string(body.size()) + "\r\n\r\n" + body);
+    BOOST_TEST(status_of(reply) == 200U);
+    BOOST_TEST(body_of(reply).at("event").as_string() == "push");
+}
+
+BOOST_AUTO_TEST_CASE(server_unsupported_media_type_is_415)
+{
+    server_fixture f;
+    auto const reply = exchange(f.port, "POST /integration/webhook HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                        "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi");
+    BOOST_TEST(status_of(reply) == 415U);
+    BOOST_TEST(body_of(reply).at("error").as_string() == "unsupported_media_type");
 }

@@ -3,6 +3,9 @@
 
 #include <ocean/http/request.hpp>
 #include <ocean/http/response.hpp>
+#include <ocean/http/typed_body.hpp>
+
+#include <boost/describe/class.hpp>
 
 #include <boost/json.hpp>
 
@@ -116,4 +119,58 @@ BOOST_AUTO_TEST_CASE(response_error_shape)
     auto const body = boost::json::parse(r.body);
     BOOST_TEST(body.at("error").as_string() == "not_found");
     BOOST_TEST(body.at("message").as_string() == "no route for POST /integration/nope");
+}
+
+namespace {
+
+struct label {
+    std::string name;
+};
+BOOST_DESCRIBE_STRUCT(label, (), (name))
+
+struct issue {
+    std::int64_t id = 0;
+    std::string title;
+    std::vector<label> labels;
+    std::optional<std::string> assignee;
+};
+BOOST_DESCRIBE_STRUCT(issue, (), (id, title, labels, assignee))
+
+struct issue_event {
+    std::string action;
+    issue issue_data;
+};
+BOOST_DESCRIBE_STRUCT(issue_event, (), (action, issue_data))
+
+std::string typed_error(std::string body)
+{
+    try {
+        (void)ocean::http::body_as<issue_event>(make(std::move(body)));
+    } catch (error_response const& e) {
+        return std::to_string(e.status()) + " " + e.what();
+    }
+    return "ok";
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(typed_body_reads_described_struct)
+{
+    auto const event = ocean::http::body_as<issue_event>(make(
+        R"({"action":"opened","issue_data":{"id":7,"title":"Crash","labels":[{"name":"bug"}],"extra":1}})"));
+    BOOST_TEST(event.action == "opened");
+    BOOST_TEST(event.issue_data.id == 7);
+    BOOST_TEST(event.issue_data.labels.at(0).name == "bug");
+    BOOST_TEST(!event.issue_data.assignee.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(typed_body_failure_names_field_path)
+{
+    BOOST_TEST(typed_error(R"({"action":"opened"})") == "422 field 'issue_data' is missing");
+    BOOST_TEST(typed_error(R"({"action":"opened","issue_data":{"id":"7","title":"x","labels":[]}})") ==
+               "422 field 'issue_data.id': expected a number, got a string");
+    BOOST_TEST(typed_error(R"({"action":"opened","issue_data":{"id":7,"title":"x","labels":[{"name":"a"},{"name":3}]}})") ==
+               "422 field 'issue_data.labels[1].name': expected a string, got a number");
+    BOOST_TEST(typed_error("[1]") == "422 field '$': expected an object, got an array");
+    BOOST_TEST(typed_error("{").starts_with("400 "));
 }
