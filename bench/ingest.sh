@@ -25,13 +25,14 @@ bash "$root/scripts/build.sh" "$build_dir" -DCMAKE_BUILD_TYPE=Release -DOCEAN_BU
   -DOCEAN_BUILD_TESTS=OFF -DOCEAN_BUILD_SAMPLES=OFF -DOCEAN_BUILD_TOOLS=OFF \
   -- bench_ingest_baseline bench_ingest_sdk >/dev/null
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-start() { # start NAME PROGRAM PORT
-  "$2" "$3" >"$work/$1.out" 2>"$work/$1.err" &
+start() { # start NAME PROGRAM: runs it on a free port and sets started_port
+  "$2" >"$work/$1.out" 2>"$work/$1.err" &
   pids+=($!)
   for _ in $(seq 1 100); do
-    grep -q listening "$work/$1.out" 2>/dev/null && return 0
+    if line=$(grep -m1 "^listening on" "$work/$1.out" 2>/dev/null); then
+      started_port=${line##*:}
+      return 0
+    fi
     sleep 0.05
   done
   echo "ingest: $1 did not start: $(cat "$work/$1.err")" >&2
@@ -55,8 +56,10 @@ make_script() { # make_script FILE PATH [SIGNATURE]
 make_script "$work/plain.lua" /integration/webhook
 make_script "$work/signed.lua" /integration/signed "$signature"
 
-baseline_port=$(free_port); start baseline "$build_dir/bench/ingest/bench_ingest_baseline" "$baseline_port"
-sdk_port=$(free_port); start sdk "$build_dir/bench/ingest/bench_ingest_sdk" "$sdk_port"
+start baseline "$build_dir/bench/ingest/bench_ingest_baseline"
+baseline_port=$started_port
+start sdk "$build_dir/bench/ingest/bench_ingest_sdk"
+sdk_port=$started_port
 
 # Sanity: the signed route must accept the signature and the body must parse.
 curl -fsS -X POST -H 'Content-Type: application/json' -H "X-Hub-Signature-256: $signature" --data-binary "$body" \

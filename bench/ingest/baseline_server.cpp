@@ -1,5 +1,5 @@
 // The baseline of bench/ingest.sh: the smallest Beast coroutine server that reads a request and
-// answers 200, on one io_context thread. Usage: bench_ingest_baseline PORT
+// answers 200, on one io_context thread. Usage: bench_ingest_baseline [PORT]; 0 or none picks one.
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -47,15 +47,13 @@ asio::awaitable<void> listen(tcp::acceptor acceptor)
 
 int main(int argc, char** argv)
 {
-    if (argc != 2) {
-        std::cerr << "usage: bench_ingest_baseline PORT\n";
-        return 2;
-    }
     asio::io_context io(1);
-    tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(std::atoi(argv[1]))});
+    auto const port = static_cast<unsigned short>(argc > 1 ? std::atoi(argv[1]) : 0);
+    tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), port});
+    auto const bound = acceptor.local_endpoint().port();
     asio::co_spawn(io, listen(std::move(acceptor)), asio::detached);
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](auto, int) { io.stop(); });
-    std::cout << "baseline listening" << std::endl;
+    std::cout << "listening on 127.0.0.1:" << bound << std::endl;
     io.run();
 }

@@ -1,7 +1,7 @@
 // The SDK side of bench/ingest.sh: ocean::http::server with two routes on one io_context thread.
 // POST /integration/webhook parses the JSON body and answers 200; POST /integration/signed first
 // checks X-Hub-Signature-256 (HMAC-SHA256 with the secret "bench-secret"), then does the same.
-// Usage: bench_ingest_sdk PORT
+// Usage: bench_ingest_sdk [PORT]; 0 or none picks one.
 #include <ocean/http/server.hpp>
 #include <ocean/http/signature.hpp>
 
@@ -16,17 +16,13 @@ namespace asio = boost::asio;
 
 int main(int argc, char** argv)
 {
-    if (argc != 2) {
-        std::cerr << "usage: bench_ingest_sdk PORT\n";
-        return 2;
-    }
     // The access log line per request is measured separately; at info it would dominate here.
     spdlog::set_level(spdlog::level::warn);
 
     asio::io_context io(1);
     ocean::http::server_config config;
     config.host = "127.0.0.1";
-    config.port = static_cast<std::uint16_t>(std::atoi(argv[1]));
+    config.port = static_cast<std::uint16_t>(argc > 1 ? std::atoi(argv[1]) : 0);
     ocean::http::server server(io.get_executor(), config);
 
     auto parse_and_answer = [](ocean::http::request const& r) -> asio::awaitable<ocean::http::response> {
@@ -44,6 +40,6 @@ int main(int argc, char** argv)
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](auto, int) { server.stop(); });
     server.async_run(asio::detached);
-    std::cout << "sdk listening" << std::endl;
+    std::cout << "listening on 127.0.0.1:" << server.local_endpoint().port() << std::endl;
     io.run();
 }
