@@ -1,47 +1,107 @@
-// Runs an internal coroutine and completes a type-erased handler with its outcome.
+// Runs an internal coroutine as the body of a type-erased asynchronous operation.
+//
+// Public initiating functions hand the compiled library an any_completion_handler (see
+// ocean/detail/async.hpp). launch() starts an awaitable on the object's executor and completes
+// that handler with the coroutine's result, honouring the handler's associations:
+//
+//   void client::send_impl(request r, any_completion_handler<void(error_code, response)> h)
+//   {
+//       ocean::detail::launch(impl_->executor, run_send(impl_, std::move(r)), std::move(h));
+//   }
+//
+// Contract:
+// - The handler runs exactly once, never inside the initiating call, and on its associated
+//   executor (falling back to `executor`).
+// - The coroutine runs on `executor`. The handler's associated cancellation slot is forwarded to
+//   it, and its cancellation filter accepts terminal, partial and total requests, so any
+//   asynchronous operation it awaits is cancelled when the caller emits a signal. A cancellation
+//   arriving from another thread is delivered through `executor`.
+// - A coroutine that returns normally completes with a default error_code and its value. One that
+//   throws completes with an error and a value-initialized T: boost::system::system_error gives
+//   its code, std::bad_alloc gives errc::not_enough_memory, and any other exception is logged
+//   and gives ocean::error::protocol_error; ocean::config_error is logged and gives
+//   ocean::error::invalid_config.
+// - T must be default-constructible and movable.
 #pragma once
 
 #include <ocean/error.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/append.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/dispatch.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/system/system_error.hpp>
-
 #include <spdlog/spdlog.h>
 
 #include <exception>
 #include <memory>
+#include <new>
+#include <utility>
 
 namespace ocean::detail {
 
-/// Maps an exception thrown by an internal coroutine to the error_code its handler receives.
-inline boost::system::error_code to_error_code(std::exception_ptr const& error) noexcept
+/// Converts the exception that ended a coroutine into the error_code its handler receives.
+/// A null pointer gives a default error_code.
+inline boost::system::error_code exception_to_error_code(std::exception_ptr const& failure) noexcept
 {
-    if (!error)
+    if (!failure)
         return {};
     try {
-        std::rethrow_exception(error);
-    } catch (boost::system::system_error const& e) {
-        spdlog::debug("operation failed: {}", e.what());
+        std::rethrow_exception(failure);
+    }
+    catch (boost::system::system_error const& e) {
         return e.code();
-    } catch (config_error const& e) {
+    }
+    catch (std::bad_alloc const&) {
+        return make_error_code(boost::system::errc::not_enough_memory);
+    }
+    catch (config_error const& e) {
         spdlog::error("{}", e.what());
         return make_error_code(error::invalid_config);
-    } catch (std::exception const& e) {
-        spdlog::error("internal operation failed: {}", e.what());
-    } catch (...) {
-        spdlog::error("internal operation failed with an unknown exception");
     }
-    return make_error_code(error::protocol_error);
+    catch (std::exception const& e) {
+        spdlog::error("asynchronous operation failed with an unexpected exception: {}", e.what());
+        return make_error_code(error::protocol_error);
+    }
+    catch (...) {
+        spdlog::error("asynchronous operation failed with an unexpected non-standard exception");
+        return make_error_code(error::protocol_error);
+    }
 }
 
-/// Wraps `operation` so that `owner` stays alive until it completes; member coroutines of a
-/// shared implementation object otherwise dangle when the public handle is destroyed mid-flight.
+namespace launch_detail {
+
+// Widens the coroutine's cancellation filter before running the operation body. co_spawn starts
+// with terminal cancellation only, and the SDK documents partial and total cancellation too.
+template <class T>
+boost::asio::awaitable<T> with_full_cancellation(boost::asio::awaitable<T> body)
+{
+    co_await boost::asio::this_coro::reset_cancellation_state(boost::asio::enable_total_cancellation());
+    co_return co_await std::move(body);
+}
+
+// Builds co_spawn's completion handler from `completion`, which owns `handler`: it carries the
+// caller's cancellation slot, so co_spawn forwards signals into the coroutine, and the caller's
+// executor, so co_spawn dispatches the completion there. The associations are read before
+// `handler` moves into `completion`.
+template <class Handler, class MakeCompletion>
+auto bind_associations(boost::asio::any_io_executor const& fallback, Handler handler, MakeCompletion make_completion)
+{
+    auto slot = boost::asio::get_associated_cancellation_slot(handler);
+    auto executor = boost::asio::get_associated_executor(handler, fallback);
+    return boost::asio::bind_cancellation_slot(
+        slot, boost::asio::bind_executor(std::move(executor), make_completion(std::move(handler))));
+}
+
+} // namespace launch_detail
+
+/// Wraps `operation` so that `owner` stays alive until it completes. Member coroutines of a shared
+/// implementation object otherwise dangle when the public handle is destroyed mid-flight.
 template <class T, class Owner>
 boost::asio::awaitable<T> keep_alive([[maybe_unused]] std::shared_ptr<Owner> owner, boost::asio::awaitable<T> operation)
 {
@@ -55,32 +115,34 @@ boost::asio::awaitable<void> keep_alive([[maybe_unused]] std::shared_ptr<Owner> 
     co_await std::move(operation);
 }
 
-/// Co-spawns `operation` on `executor` and completes `handler` with (error_code, T) on the
-/// handler's associated executor. The handler's cancellation slot reaches the coroutine, so
-/// per-operation cancellation works for every completion token. T must be default-constructible.
+/// Runs `body` on `executor` and completes `handler` with (error_code, result); see the contract
+/// at the top of this file.
 template <class T>
-void launch(boost::asio::any_io_executor executor, boost::asio::awaitable<T> operation,
+void launch(boost::asio::any_io_executor executor, boost::asio::awaitable<T> body,
             boost::asio::any_completion_handler<void(boost::system::error_code, T)> handler)
 {
-    auto slot = boost::asio::get_associated_cancellation_slot(handler);
-    boost::asio::co_spawn(
-        executor, std::move(operation),
-        boost::asio::bind_cancellation_slot(slot, [h = std::move(handler)](std::exception_ptr error, T value) mutable {
-            auto ec = to_error_code(error);
-            boost::asio::dispatch(boost::asio::append(std::move(h), ec, std::move(value)));
-        }));
+    auto bound = launch_detail::bind_associations(executor, std::move(handler), [](auto owned) {
+        return [owned = std::move(owned)](std::exception_ptr failure, T value) mutable {
+            auto const ec = exception_to_error_code(failure);
+            if (ec)
+                value = T{};
+            std::move(owned)(ec, std::move(value));
+        };
+    });
+    boost::asio::co_spawn(executor, launch_detail::with_full_cancellation(std::move(body)), std::move(bound));
 }
 
-/// The void variant of launch: completes `handler` with (error_code).
-inline void launch(boost::asio::any_io_executor executor, boost::asio::awaitable<void> operation,
+/// Runs `body` on `executor` and completes `handler` with its error_code; see the contract at
+/// the top of this file.
+inline void launch(boost::asio::any_io_executor executor, boost::asio::awaitable<void> body,
                    boost::asio::any_completion_handler<void(boost::system::error_code)> handler)
 {
-    auto slot = boost::asio::get_associated_cancellation_slot(handler);
-    boost::asio::co_spawn(
-        executor, std::move(operation),
-        boost::asio::bind_cancellation_slot(slot, [h = std::move(handler)](std::exception_ptr error) mutable {
-            boost::asio::dispatch(boost::asio::append(std::move(h), to_error_code(error)));
-        }));
+    auto bound = launch_detail::bind_associations(executor, std::move(handler), [](auto owned) {
+        return [owned = std::move(owned)](std::exception_ptr failure) mutable {
+            std::move(owned)(exception_to_error_code(failure));
+        };
+    });
+    boost::asio::co_spawn(executor, launch_detail::with_full_cancellation(std::move(body)), std::move(bound));
 }
 
 } // namespace ocean::detail

@@ -31,6 +31,12 @@ struct client_config {
     std::size_t max_response_body = 64 * 1024 * 1024;
     /// Policy for network errors and 408/429/502/503/504 on retryable requests.
     retry_policy retry;
+    /// Proactive pacing per host from `x-ratelimit-limit`, `x-ratelimit-remaining` and
+    /// `x-ratelimit-reset`: once remaining falls below this fraction of the limit, requests are
+    /// spread evenly over the time until the reset. Zero disables pacing.
+    double pacing_threshold = 0.1;
+    /// Longest wait that pacing adds before one request.
+    std::chrono::milliseconds pacing_max_wait{30'000};
 };
 
 /// A request to send. `url` is absolute: `http://host:port/path?query` or `https://...`.
@@ -60,6 +66,7 @@ struct client_response {
 /// thread its own. Operations on one instance may overlap.
 class client {
 public:
+    /// Throws ocean::config_error when config.ca_file cannot be loaded.
     client(boost::asio::any_io_executor executor, client_config config = {});
     ~client();
     client(client const&) = delete;
