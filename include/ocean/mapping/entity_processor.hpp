@@ -18,6 +18,8 @@ struct misconfiguration {
     std::string kind;
     std::string path;
     std::string message;
+    /// Index of the raw item in the batch given to map().
+    std::size_t item = 0;
 };
 
 /// What mapping a batch produced.
@@ -29,8 +31,20 @@ struct mapping_result {
     std::vector<misconfiguration> misconfigured;
     /// Items skipped because identifier or blueprint mapped to null.
     std::size_t skipped = 0;
-    /// Hard errors (selector not boolean, itemsToParse not an array, ...), each naming the kind.
+    /// Hard errors (selector not boolean or failing, ...), each naming the kind and the item.
     std::vector<std::string> errors;
+    /// Items not mapped for a reason worth a warning (itemsToParse not an array, identifier or
+    /// blueprint null), and large integers that jq may have rounded; each names the kind.
+    std::vector<std::string> warnings;
+
+    /// True when nothing went wrong: no misconfigured field, skipped entity, error or warning.
+    bool clean() const noexcept
+    {
+        return misconfigured.empty() && skipped == 0 && errors.empty() && warnings.empty();
+    }
+
+    /// Appends `other`, keeping the order of both.
+    void append(mapping_result&& other);
 };
 
 struct processor_options {
@@ -50,8 +64,23 @@ public:
 
     port_app_config const& config() const noexcept;
 
-    /// Maps `items` through every resource of `kind`. An unknown kind yields an empty result.
+    /// Maps `items` through every resource of `kind`, resource by resource in document order and
+    /// items in input order. An unknown kind yields an empty result.
+    ///
+    /// Per item: itemsToParse (if set) fans the item out, the selector must yield a boolean, and
+    /// every mapping field takes the first output of its program. Items that fail the selector are
+    /// mapped into `failed` without reporting their misconfigured fields.
     mapping_result map(std::string_view kind, std::span<boost::json::value const> items) const;
+
+    /// Same as map(kind, items), with item indices in messages counted from `first_index`
+    /// (for callers that split one batch into several calls).
+    mapping_result map(std::string_view kind, std::span<boost::json::value const> items,
+                       std::size_t first_index) const;
+
+    /// Maps `items` through the single resource `config().resources[resource_index]`, with item
+    /// indices in messages counted from `first_index`. Throws std::out_of_range on a bad index.
+    mapping_result map_resource(std::size_t resource_index, std::span<boost::json::value const> items,
+                                std::size_t first_index = 0) const;
 
 private:
     struct impl;

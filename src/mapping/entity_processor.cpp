@@ -1,0 +1,780 @@
+#include <ocean/error.hpp>
+#include <ocean/mapping/entity_processor.hpp>
+
+#include "mapping/jq_runtime.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+namespace ocean::mapping {
+
+namespace json = boost::json;
+using detail::jq_outcome;
+using detail::jq_program;
+using detail::jv_ref;
+using detail::large_integer;
+
+namespace {
+
+/// Prefix that shadows jq's `env` and `$ENV` with empty objects, as Port Ocean does when
+/// environment access is switched off.
+constexpr std::string_view no_environment_prefix = "def env: {}; {} as $ENV | ";
+
+/// Integers of larger magnitude may have been rounded by libjq's doubles.
+constexpr double max_exact_double = 9007199254740992.0; // 2^53
+
+/// Maximum length of a value quoted in a message, so a huge item does not flood logs.
+constexpr std::size_t max_quoted_value = 80;
+
+char const* jq_type_name(json::value const& value)
+{
+    switch (value.kind()) {
+    case json::kind::null:
+        return "null";
+    case json::kind::bool_:
+        return "boolean";
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_:
+        return "number";
+    case json::kind::string:
+        return "string";
+    case json::kind::array:
+        return "array";
+    case json::kind::object:
+        return "object";
+    }
+    return "unknown";
+}
+
+std::string quote_value(json::value const& value)
+{
+    auto text = json::serialize(value);
+    if (text.size() > max_quoted_value) {
+        text.resize(max_quoted_value);
+        text += "...";
+    }
+    return std::string(jq_type_name(value)) + " " + text;
+}
+
+// ---- inputs -------------------------------------------------------------------------------------
+
+/// A raw item with its jv form, built at most once and only when some program needs jq.
+struct raw_item {
+    json::value const& tree;
+    std::optional<jv_ref> converted;
+    /// Integers beyond 2^53 met while converting `tree`.
+    std::vector<large_integer> large;
+
+    jv get()
+    {
+        if (!converted)
+            converted.emplace(detail::to_jv(tree, &large));
+        return converted->get();
+    }
+};
+
+/// The parent shared by every element of one item's itemsToParse array: the raw item, minus the
+/// parsed array when the top-level transform is on. Built once per raw item, when jq needs it.
+struct expansion {
+    raw_item& raw;
+    std::string_view name;
+    /// Path deleted from the parent, or null.
+    std::vector<std::string> const* deleted;
+    std::optional<jv_ref> parent;
+
+    jv parent_jv()
+    {
+        if (parent)
+            return parent->get();
+
+        jv_ref base(jv_copy(raw.get()));
+        if (base.kind() != JV_KIND_OBJECT) {
+            // Only an object can take the element under `name`.
+            parent.emplace(jv_object());
+            return parent->get();
+        }
+        if (deleted == nullptr) {
+            parent.emplace(base.release());
+            return parent->get();
+        }
+
+        jv path = jv_array();
+        for (auto const& key : *deleted)
+            path = jv_array_append(path, jv_string_sized(key.data(), static_cast<int>(key.size())));
+        jv_ref pruned(jv_delpaths(base.copy(), jv_array_append(jv_array(), path)));
+        // del() fails when the path crosses a scalar; the parent then keeps everything.
+        parent.emplace(pruned.valid() ? pruned.release() : base.release());
+        return parent->get();
+    }
+};
+
+/// The input of one mapping run: a raw item, or one element of its itemsToParse array placed under
+/// `name` in a shallow copy of the parent.
+class item_view {
+public:
+    explicit item_view(raw_item& raw) : raw_(raw) {}
+
+    item_view(expansion& parent, json::value const* element_tree, jv_ref element_jv)
+        : raw_(parent.raw), expansion_(&parent), element_tree_(element_tree), element_jv_(std::move(element_jv))
+    {
+    }
+
+    raw_item& raw() noexcept { return raw_; }
+
+    enum class path_status { value, error, needs_jq };
+
+    /// Resolves `.k1.k2...` on the JSON tree without copying, with jq's rules. A missing member or
+    /// a null parent gives null, and indexing a scalar or an array by name is an error.
+    path_status resolve(std::vector<std::string> const& keys, json::value const*& out, std::string& error)
+    {
+        if (expansion_ == nullptr)
+            return resolve_on(raw_.tree, keys, 0, out, error);
+
+        // The identity and non-object parents need the composed object, which only jq builds.
+        if (keys.empty() || !raw_.tree.is_object())
+            return path_status::needs_jq;
+        if (keys.front() == expansion_->name)
+            return resolve_on(element_tree(), keys, 1, out, error);
+
+        if (auto const* deleted = expansion_->deleted) {
+            auto const common = std::min(keys.size(), deleted->size());
+            if (std::equal(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(common), deleted->begin())) {
+                if (keys.size() >= deleted->size()) {
+                    out = nullptr; // inside the deleted array
+                    return path_status::value;
+                }
+                return path_status::needs_jq; // a parent of the deleted array, which jq rebuilt
+            }
+        }
+        return resolve_on(raw_.tree, keys, 0, out, error);
+    }
+
+    /// Returns the jv input for jq, building it on first use.
+    jv input()
+    {
+        if (expansion_ == nullptr)
+            return raw_.get();
+        if (!composed_) {
+            jv element = element_jv_.valid() ? element_jv_.copy() : detail::to_jv(*element_tree_, &raw_.large);
+            auto const& name = expansion_->name;
+            composed_.emplace(jv_object_set(jv_copy(expansion_->parent_jv()),
+                                            jv_string_sized(name.data(), static_cast<int>(name.size())), element));
+        }
+        return composed_->get();
+    }
+
+private:
+    static path_status resolve_on(json::value const& root, std::vector<std::string> const& keys, std::size_t first,
+                                  json::value const*& out, std::string& error)
+    {
+        json::value const* current = &root;
+        for (std::size_t i = first; i < keys.size(); ++i) {
+            if (current == nullptr || current->is_null()) {
+                current = nullptr;
+                continue;
+            }
+            auto const* object = current->if_object();
+            if (object == nullptr) {
+                // The same text jq 1.6 reports for `.b` on a non-object.
+                error = std::string("Cannot index ") + jq_type_name(*current) + " with string \"" + keys[i] + "\"";
+                return path_status::error;
+            }
+            current = object->if_contains(keys[i]);
+        }
+        out = current;
+        return path_status::value;
+    }
+
+    json::value const& element_tree()
+    {
+        if (element_tree_ == nullptr) {
+            element_storage_ = detail::to_json(element_jv_.get());
+            element_tree_ = &*element_storage_;
+        }
+        return *element_tree_;
+    }
+
+    raw_item& raw_;
+    expansion* expansion_ = nullptr;
+    json::value const* element_tree_ = nullptr;
+    std::optional<json::value> element_storage_;
+    jv_ref element_jv_;
+    std::optional<jv_ref> composed_;
+};
+
+// ---- large integers -----------------------------------------------------------------------------
+
+bool looks_like_number_text(json::string const& text)
+{
+    if (text.size() < 16 || text.size() > 32)
+        return false;
+    for (char c : text) {
+        if (!((c >= '0' && c <= '9') || c == '-' || c == '+' || c == 'e' || c == 'E' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+/// Finds the one exact input integer whose double is `approximation`. Returns null when none or
+/// several distinct integers match.
+json::value const* find_exact(std::vector<large_integer> const& large, double approximation, bool& ambiguous)
+{
+    json::value const* found = nullptr;
+    for (auto const& candidate : large) {
+        if (candidate.approximation != approximation)
+            continue;
+        if (found != nullptr && *found != candidate.exact) {
+            ambiguous = true;
+            return nullptr;
+        }
+        found = &candidate.exact;
+    }
+    return found;
+}
+
+/// Puts back the exact input integers that jq turned into doubles, in numbers and in the decimal
+/// text `tostring` makes of them. Returns false when a rounded integer could not be matched to
+/// exactly one input integer.
+// NOTE: the match is by value, so a computed result that happens to equal the double of an input
+// integer (`.id + 1` near 2^63) is taken for a copy of that integer.
+bool restore_large_integers(json::value& value, std::vector<large_integer> const& large)
+{
+    switch (value.kind()) {
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_: {
+        double const number = value.to_number<double>();
+        if (number > -max_exact_double && number < max_exact_double)
+            return true;
+        bool ambiguous = false;
+        if (auto const* exact = find_exact(large, number, ambiguous)) {
+            value = *exact;
+            return true;
+        }
+        return false;
+    }
+    case json::kind::string: {
+        auto& text = value.get_string();
+        if (!looks_like_number_text(text))
+            return true;
+        for (auto const& candidate : large) {
+            jv_ref number(jv_number(candidate.approximation));
+            if (detail::dump_text(number.get()) != std::string_view(text))
+                continue;
+            bool ambiguous = false;
+            if (auto const* exact = find_exact(large, candidate.approximation, ambiguous)) {
+                value = json::string(json::serialize(*exact));
+                return true;
+            }
+            return false;
+        }
+        return true;
+    }
+    case json::kind::array: {
+        bool exact = true;
+        for (auto& element : value.get_array())
+            exact = restore_large_integers(element, large) && exact;
+        return exact;
+    }
+    case json::kind::object: {
+        bool exact = true;
+        for (auto& member : value.get_object())
+            exact = restore_large_integers(member.value(), large) && exact;
+        return exact;
+    }
+    default:
+        return true;
+    }
+}
+
+// ---- programs -----------------------------------------------------------------------------------
+
+/// The output of one program for one input.
+struct field_value {
+    enum class status { value, empty, error };
+    status state = status::empty;
+    json::value value;
+    std::string error;
+    /// True when the value went through jq while the input had integers beyond 2^53 that could
+    /// not all be restored.
+    bool maybe_rounded = false;
+};
+
+/// One mapping program. Constants (`"service"`, `true`) and plain paths (`.owner.login`) are
+/// evaluated on the JSON tree, which is faster and keeps large integers exact. Other programs run
+/// in jq, compiled once here.
+class field_program {
+public:
+    field_program(std::string path, std::string const& display_path, std::string const& source,
+                  processor_options const& options)
+        : path_(std::move(path))
+    {
+        auto const program = detail::rewrite_single_quotes(source);
+        if (parse_constant(program))
+            return;
+        if (detail::parse_plain_path(program, keys_))
+            form_ = form::path;
+        auto const compiled = options.allow_environment_access ? program : std::string(no_environment_prefix) + program;
+        jq_.emplace(display_path, compiled);
+    }
+
+    std::string const& path() const noexcept { return path_; }
+    bool is_plain_path() const noexcept { return form_ == form::path; }
+    std::vector<std::string> const& keys() const noexcept { return keys_; }
+
+    field_value evaluate(item_view& item) const
+    {
+        field_value out;
+        if (form_ == form::constant) {
+            out.state = field_value::status::value;
+            out.value = constant_;
+            return out;
+        }
+        if (form_ == form::path) {
+            json::value const* found = nullptr;
+            switch (item.resolve(keys_, found, out.error)) {
+            case item_view::path_status::value:
+                out.state = field_value::status::value;
+                if (found != nullptr)
+                    out.value = *found;
+                return out;
+            case item_view::path_status::error:
+                out.state = field_value::status::error;
+                return out;
+            case item_view::path_status::needs_jq:
+                break;
+            }
+        }
+        return run_jq(item);
+    }
+
+    /// Runs the jq program and returns its raw first output.
+    jq_outcome run(item_view& item) const { return jq_->first(item.input()); }
+
+private:
+    enum class form { constant, path, jq };
+
+    /// Recognises JSON literals without interpolation: a string, true, false, null or a short
+    /// integer, which yield themselves in jq.
+    bool parse_constant(std::string const& program)
+    {
+        auto const first = program.find_first_not_of(" \t\r\n");
+        if (first == std::string::npos)
+            return false;
+        auto const last = program.find_last_not_of(" \t\r\n");
+        auto const text = std::string_view(program).substr(first, last - first + 1);
+
+        bool const is_string = text.size() >= 2 && text.front() == '"' && text.back() == '"' &&
+                               text.find("\\(") == std::string_view::npos;
+        bool const is_keyword = text == "true" || text == "false" || text == "null";
+        bool const is_integer = !text.empty() && text.size() <= 15 &&
+                                text.find_first_not_of("0123456789") == std::string_view::npos;
+        if (!is_string && !is_keyword && !is_integer)
+            return false;
+
+        boost::system::error_code ec;
+        auto parsed = json::parse(text, ec);
+        if (ec)
+            return false;
+        constant_ = std::move(parsed);
+        form_ = form::constant;
+        return true;
+    }
+
+    field_value run_jq(item_view& item) const
+    {
+        field_value out;
+        auto outcome = jq_->first(item.input());
+        switch (outcome.state) {
+        case jq_outcome::status::value:
+            out.state = field_value::status::value;
+            out.value = detail::to_json(outcome.value.get());
+            if (!item.raw().large.empty())
+                out.maybe_rounded = !restore_large_integers(out.value, item.raw().large);
+            break;
+        case jq_outcome::status::empty:
+            out.state = field_value::status::empty;
+            break;
+        case jq_outcome::status::error:
+            out.state = field_value::status::error;
+            out.error = std::move(outcome.error);
+            break;
+        }
+        return out;
+    }
+
+    std::string path_;
+    form form_ = form::jq;
+    json::value constant_;
+    std::vector<std::string> keys_;
+    std::optional<jq_program> jq_;
+};
+
+/// A mapping value: one program, or a search query whose leaves are programs.
+struct mapping_node {
+    std::unique_ptr<field_program> program;
+    std::vector<std::pair<std::string, mapping_node>> members;
+    std::vector<mapping_node> elements;
+    bool is_array = false;
+};
+
+mapping_node compile_node(json::value const& spec, std::string const& path, std::string const& prefix,
+                          processor_options const& options)
+{
+    mapping_node node;
+    if (auto const* object = spec.if_object()) {
+        for (auto const& member : *object) {
+            node.members.emplace_back(std::string(member.key()),
+                                      compile_node(member.value(), path + "." + std::string(member.key()), prefix, options));
+        }
+    } else if (auto const* array = spec.if_array()) {
+        node.is_array = true;
+        std::size_t index = 0;
+        for (auto const& element : *array) {
+            node.elements.push_back(compile_node(element, path + "[" + std::to_string(index) + "]", prefix, options));
+            ++index;
+        }
+    } else {
+        auto const source = spec.is_string() ? std::string(spec.get_string()) : json::serialize(spec);
+        node.program = std::make_unique<field_program>(path, prefix + path, source, options);
+    }
+    return node;
+}
+
+/// Problems met while mapping one entity. They are reported only if the item passed the selector,
+/// because items that fail it are mapped for deletion only.
+struct entity_report {
+    std::vector<std::pair<std::string, std::string>> misconfigured;
+    std::vector<std::string> rounded_paths;
+};
+
+json::value evaluate_node(mapping_node const& node, item_view& item, entity_report& report)
+{
+    if (node.program) {
+        auto result = node.program->evaluate(item);
+        auto const& path = node.program->path();
+        switch (result.state) {
+        case field_value::status::error:
+            report.misconfigured.emplace_back(path, "jq error: " + result.error);
+            return nullptr;
+        case field_value::status::empty:
+            report.misconfigured.emplace_back(path, "yielded no output");
+            return nullptr;
+        case field_value::status::value:
+            break;
+        }
+        if (result.value.is_null())
+            report.misconfigured.emplace_back(path, "mapped to null");
+        if (result.maybe_rounded)
+            report.rounded_paths.push_back(path);
+        return std::move(result.value);
+    }
+    if (node.is_array) {
+        json::array out;
+        for (auto const& element : node.elements)
+            out.push_back(evaluate_node(element, item, report));
+        return out;
+    }
+    json::object out;
+    for (auto const& [key, member] : node.members)
+        out[key] = evaluate_node(member, item, report);
+    return out;
+}
+
+/// Every program of one resource, compiled.
+struct compiled_resource {
+    resource_config const* config = nullptr;
+    /// `resources[i]`, used in messages.
+    std::string name;
+    std::unique_ptr<field_program> selector;
+    std::unique_ptr<field_program> items_to_parse;
+    std::optional<std::vector<std::string>> deleted_path;
+    mapping_node identifier;
+    mapping_node blueprint;
+    std::optional<mapping_node> title;
+    std::optional<mapping_node> icon;
+    std::optional<mapping_node> team;
+    std::vector<std::pair<std::string, mapping_node>> properties;
+    std::vector<std::pair<std::string, mapping_node>> relations;
+};
+
+compiled_resource compile_resource(resource_config const& config, std::size_t index, processor_options const& options)
+{
+    compiled_resource out;
+    out.config = &config;
+    out.name = "resources[" + std::to_string(index) + "]";
+    out.selector =
+        std::make_unique<field_program>("selector.query", out.name + ".", config.selector_query, options);
+
+    if (config.items_to_parse) {
+        out.items_to_parse =
+            std::make_unique<field_program>("port.itemsToParse", out.name + ".", *config.items_to_parse, options);
+        std::vector<std::string> keys;
+        if (config.items_to_parse_top_level_transform &&
+            detail::parse_leading_path(detail::rewrite_single_quotes(*config.items_to_parse), keys))
+            out.deleted_path = std::move(keys);
+    }
+
+    auto const prefix = out.name + ".port.entity.mappings.";
+    auto const& mappings = config.mappings;
+    auto compile_member = [&](std::string_view key) -> std::optional<mapping_node> {
+        auto const* spec = mappings.if_contains(key);
+        if (spec == nullptr || spec->is_null())
+            return std::nullopt;
+        return compile_node(*spec, std::string(key), prefix, options);
+    };
+
+    auto identifier = compile_member("identifier");
+    if (!identifier)
+        throw config_error(prefix + "identifier: missing (every entity needs an identifier)");
+    out.identifier = std::move(*identifier);
+    auto blueprint = compile_member("blueprint");
+    if (!blueprint)
+        throw config_error(prefix + "blueprint: missing (every entity needs a blueprint)");
+    out.blueprint = std::move(*blueprint);
+    out.title = compile_member("title");
+    out.icon = compile_member("icon");
+    out.team = compile_member("team");
+
+    for (auto [group, target] : {std::pair{"properties", &out.properties}, std::pair{"relations", &out.relations}}) {
+        auto const* members = mappings.if_contains(group);
+        if (members == nullptr || members->is_null())
+            continue;
+        if (!members->is_object())
+            throw config_error(prefix + group + ": expected an object");
+        for (auto const& member : members->get_object()) {
+            auto const path = std::string(group) + "." + std::string(member.key());
+            target->emplace_back(std::string(member.key()), compile_node(member.value(), path, prefix, options));
+        }
+    }
+    return out;
+}
+
+/// True for the values Port Ocean treats as "no identifier" or "no blueprint".
+bool is_missing(json::value const& value)
+{
+    return value.is_null() || (value.is_bool() && !value.get_bool()) ||
+           (value.is_string() && value.get_string().empty());
+}
+
+// ---- mapping ------------------------------------------------------------------------------------
+
+/// Maps the items of one batch through one resource.
+class resource_mapper {
+public:
+    resource_mapper(compiled_resource const& resource, mapping_result& result) : resource_(resource), result_(result) {}
+
+    void map_item(json::value const& tree, std::size_t index)
+    {
+        raw_item raw{tree, {}, {}};
+        if (!resource_.items_to_parse) {
+            item_view view(raw);
+            map_one(view, index, std::nullopt);
+            return;
+        }
+        expand(raw, index);
+    }
+
+private:
+    std::string where(std::size_t index, std::optional<std::size_t> element) const
+    {
+        auto text = "kind \"" + resource_.config->kind + "\" (" + resource_.name + "), item " + std::to_string(index);
+        if (element)
+            text += ", element " + std::to_string(*element);
+        return text;
+    }
+
+    /// Runs itemsToParse and maps each element of its array in turn, so only one composed input
+    /// exists at a time.
+    void expand(raw_item& raw, std::size_t index)
+    {
+        auto const& program = *resource_.items_to_parse;
+        expansion parent{raw, resource_.config->items_to_parse_name,
+                         resource_.deleted_path ? &*resource_.deleted_path : nullptr, std::nullopt};
+
+        item_view view(raw);
+        if (program.is_plain_path()) {
+            json::value const* found = nullptr;
+            std::string error;
+            auto const status = view.resolve(program.keys(), found, error);
+            if (status == item_view::path_status::error) {
+                warn_not_array(index, "failed: jq error: " + error);
+                return;
+            }
+            if (found == nullptr || !found->is_array()) {
+                warn_not_array(index, "must yield an array, got " +
+                                          (found == nullptr ? std::string("null") : quote_value(*found)));
+                return;
+            }
+            std::size_t element_index = 0;
+            for (auto const& element : found->get_array()) {
+                item_view element_view(parent, &element, jv_ref());
+                map_one(element_view, index, element_index++);
+            }
+            return;
+        }
+
+        auto outcome = program.run(view);
+        if (outcome.state == jq_outcome::status::error) {
+            warn_not_array(index, "failed: jq error: " + outcome.error);
+            return;
+        }
+        if (outcome.state == jq_outcome::status::empty) {
+            warn_not_array(index, "must yield an array, got no output");
+            return;
+        }
+        if (outcome.value.kind() != JV_KIND_ARRAY) {
+            warn_not_array(index, "must yield an array, got " + quote_value(detail::to_json(outcome.value.get())));
+            return;
+        }
+        int const length = jv_array_length(outcome.value.copy());
+        for (int i = 0; i < length; ++i) {
+            item_view element_view(parent, nullptr, jv_ref(jv_array_get(outcome.value.copy(), i)));
+            map_one(element_view, index, static_cast<std::size_t>(i));
+        }
+    }
+
+    void warn_not_array(std::size_t index, std::string const& what)
+    {
+        result_.warnings.push_back(where(index, std::nullopt) + ": port.itemsToParse " + what + "; item skipped");
+    }
+
+    void map_one(item_view& item, std::size_t index, std::optional<std::size_t> element)
+    {
+        auto selected = resource_.selector->evaluate(item);
+        if (selected.state == field_value::status::error) {
+            result_.errors.push_back(where(index, element) + ": selector.query failed: jq error: " + selected.error);
+            return;
+        }
+        if (selected.state == field_value::status::empty || !selected.value.is_bool()) {
+            auto const got = selected.state == field_value::status::empty ? std::string("no output")
+                                                                          : quote_value(selected.value);
+            result_.errors.push_back(where(index, element) + ": selector.query must yield a boolean, got " + got);
+            return;
+        }
+        bool const passed = selected.value.get_bool();
+
+        entity_report report;
+        port::entity entity;
+        entity.identifier = evaluate_node(resource_.identifier, item, report);
+        auto blueprint = evaluate_node(resource_.blueprint, item, report);
+        if (resource_.title)
+            entity.title = evaluate_node(*resource_.title, item, report);
+        if (resource_.icon)
+            entity.icon = evaluate_node(*resource_.icon, item, report);
+        if (resource_.team)
+            entity.team = evaluate_node(*resource_.team, item, report);
+        for (auto const& [key, node] : resource_.properties)
+            entity.properties[key] = evaluate_node(node, item, report);
+        for (auto const& [key, node] : resource_.relations)
+            entity.relations[key] = evaluate_node(node, item, report);
+
+        if (passed) {
+            for (auto& [path, message] : report.misconfigured)
+                result_.misconfigured.push_back({resource_.config->kind, std::move(path), std::move(message), index});
+            for (auto const& path : report.rounded_paths) {
+                result_.warnings.push_back(where(index, element) + ": " + path +
+                                           ": an integer beyond 2^53 went through jq and may have been rounded");
+            }
+        }
+
+        // A numeric identifier (`.id`) is sent as its decimal text, which Port takes.
+        if (entity.identifier.is_number())
+            entity.identifier = json::string(json::serialize(entity.identifier));
+
+        std::string skip_reason;
+        if (is_missing(entity.identifier))
+            skip_reason = "identifier mapped to " + json::serialize(entity.identifier);
+        else if (is_missing(blueprint))
+            skip_reason = "blueprint mapped to " + json::serialize(blueprint);
+        else if (!blueprint.is_string())
+            skip_reason = "blueprint must be a string, got " + quote_value(blueprint);
+        if (!skip_reason.empty()) {
+            if (passed) {
+                ++result_.skipped;
+                result_.warnings.push_back(where(index, element) + ": entity skipped because " + skip_reason);
+            }
+            return;
+        }
+
+        entity.blueprint = std::string(blueprint.get_string());
+        (passed ? result_.passed : result_.failed).push_back(std::move(entity));
+    }
+
+    compiled_resource const& resource_;
+    mapping_result& result_;
+};
+
+} // namespace
+
+void mapping_result::append(mapping_result&& other)
+{
+    auto move_all = [](auto& target, auto& source) {
+        target.insert(target.end(), std::make_move_iterator(source.begin()), std::make_move_iterator(source.end()));
+    };
+    move_all(passed, other.passed);
+    move_all(failed, other.failed);
+    move_all(misconfigured, other.misconfigured);
+    move_all(errors, other.errors);
+    move_all(warnings, other.warnings);
+    skipped += other.skipped;
+}
+
+struct entity_processor::impl {
+    port_app_config config;
+    processor_options options;
+    std::vector<compiled_resource> resources;
+};
+
+entity_processor::entity_processor(port_app_config config, processor_options options)
+    : impl_(std::make_unique<impl>())
+{
+    impl_->config = std::move(config);
+    impl_->options = options;
+    impl_->resources.reserve(impl_->config.resources.size());
+    std::size_t index = 0;
+    for (auto const& resource : impl_->config.resources)
+        impl_->resources.push_back(compile_resource(resource, index++, options));
+}
+
+entity_processor::~entity_processor() = default;
+entity_processor::entity_processor(entity_processor&&) noexcept = default;
+entity_processor& entity_processor::operator=(entity_processor&&) noexcept = default;
+
+port_app_config const& entity_processor::config() const noexcept
+{
+    return impl_->config;
+}
+
+mapping_result entity_processor::map(std::string_view kind, std::span<json::value const> items) const
+{
+    return map(kind, items, 0);
+}
+
+mapping_result entity_processor::map(std::string_view kind, std::span<json::value const> items,
+                                     std::size_t first_index) const
+{
+    mapping_result result;
+    for (std::size_t r = 0; r < impl_->resources.size(); ++r) {
+        if (impl_->resources[r].config->kind == kind)
+            result.append(map_resource(r, items, first_index));
+    }
+    return result;
+}
+
+mapping_result entity_processor::map_resource(std::size_t resource_index, std::span<json::value const> items,
+                                              std::size_t first_index) const
+{
+    mapping_result result;
+    resource_mapper mapper(impl_->resources.at(resource_index), result);
+    for (std::size_t i = 0; i < items.size(); ++i)
+        mapper.map_item(items[i], first_index + i);
+    return result;
+}
+
+} // namespace ocean::mapping
