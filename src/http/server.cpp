@@ -250,6 +250,8 @@ asio::awaitable<response> server::impl::dispatch(request& req, match_result cons
                 co_return std::move(*early);
 
         co_return co_await (*match.target)(req);
+    } catch (abort_connection const&) {
+        throw;
     } catch (error_response const& e) {
         if (e.status() >= 500)
             spdlog::error("{} {} failed (request id {}): {}", req.method(), req.path(), req.request_id(), e.what());
@@ -273,6 +275,7 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<session> s)
 {
     beast::flat_buffer buffer;
     bool first = true;
+    bool reset_connection = false;
 
     auto write = [&](response r, unsigned version, bool keep_alive, std::string const& request_id,
                      bool head) -> asio::awaitable<bool> {
@@ -428,6 +431,10 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<session> s)
         try {
             r = co_await asio::co_spawn(s->strand, dispatch(req, match),
                                         asio::bind_cancellation_slot(s->handler_cancel.slot(), asio::use_awaitable));
+        } catch (abort_connection const& e) {
+            spdlog::info("{} {} closed without a response (request id {}): {}", method, target, request_id, e.what());
+            reset_connection = true;
+            break;
         } catch (std::exception const& e) {
             spdlog::warn("{} {} cancelled (request id {}): {}", method, target, request_id, e.what());
             r = response::error(503, "stopping", "the server is stopping; retry later");
@@ -441,6 +448,13 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<session> s)
     }
 
     boost::system::error_code ignored;
+    if (reset_connection) {
+        // A zero linger time makes close() send RST instead of FIN.
+        s->busy = false;
+        s->socket.set_option(asio::socket_base::linger(true, 0), ignored);
+        s->socket.close(ignored);
+        co_return;
+    }
     s->socket.shutdown(tcp::socket::shutdown_send, ignored);
     s->socket.close(ignored);
 }

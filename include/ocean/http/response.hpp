@@ -51,4 +51,11 @@ private:
     std::string code_;
 };
 
+/// Thrown from a handler to close the connection at once, without any response and with a TCP
+/// reset, as a crashed or overloaded peer would. Meant for test servers that emulate failures.
+class abort_connection : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 } // namespace ocean::http
