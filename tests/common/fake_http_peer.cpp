@@ -207,6 +207,8 @@ asio::awaitable<void> serve(peer_state peer, Stream& stream, std::size_t connect
         response.body() = reply.body;
         response.keep_alive(request.keep_alive() && !reply.close_after);
         response.prepare_payload();
+        if (request.method() == beast::http::verb::head)
+            response.body().clear();  // Content-Length still describes the body a GET would get
         auto [write_error, written] = co_await beast::http::async_write(stream, response, use_tuple);
         if (write_error || !response.keep_alive()) {
             error_code ignored;

@@ -17,7 +17,7 @@
 namespace ocean::test {
 
 /// What the peer does with one request. Replies are used in order, one per request, across all
-/// connections; once the script runs out, the peer answers 200 with body "ok".
+/// connections; once the script runs out, the peer sends 200 with body "ok".
 struct scripted_reply {
     enum class kind {
         /// Sends a complete response.
