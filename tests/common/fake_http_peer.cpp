@@ -254,7 +254,7 @@ asio::awaitable<void> accept_loop(peer_state peer)
 
 } // namespace
 
-fake_http_peer::fake_http_peer(asio::any_io_executor executor, std::optional<tls_files> tls)
+fake_http_peer::fake_http_peer(asio::any_io_executor executor, std::optional<tls_files> tls, unsigned short port)
     : state_(std::make_shared<state>(executor))
 {
     if (tls) {
@@ -262,7 +262,7 @@ fake_http_peer::fake_http_peer(asio::any_io_executor executor, std::optional<tls
         state_->tls_context->use_certificate_chain_file(tls->certificate);
         state_->tls_context->use_private_key_file(tls->private_key, asio::ssl::context::pem);
     }
-    tcp::endpoint const loopback(asio::ip::make_address("127.0.0.1"), 0);
+    tcp::endpoint const loopback(asio::ip::make_address("127.0.0.1"), port);
     state_->acceptor.open(loopback.protocol());
     state_->acceptor.set_option(tcp::acceptor::reuse_address(true));
     state_->acceptor.bind(loopback);

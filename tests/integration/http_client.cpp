@@ -480,6 +480,30 @@ BOOST_AUTO_TEST_CASE(connection_refused_retried)
     BOOST_TEST(as_ms(result.elapsed) >= 150);
 }
 
+BOOST_AUTO_TEST_CASE(connection_refused_until_server_starts)
+{
+    asio::io_context io;
+    auto const port = closed_port(io);
+    std::unique_ptr<fake_http_peer> peer;
+    asio::steady_timer start_later(io, 400ms);
+    start_later.async_wait([&](error_code) {
+        peer = std::make_unique<fake_http_peer>(io.get_executor(), std::nullopt, port);
+        peer->script({scripted_reply::with_status(201, "created")});
+    });
+    auto config = fast_config();
+    config.retry.max_attempts = 10;
+    config.retry.initial_delay = 100ms;
+    client http(io.get_executor(), config);
+
+    auto const result = send(io, http, get("http://127.0.0.1:" + std::to_string(port) + "/"));
+
+    BOOST_TEST_REQUIRE(result.done);
+    BOOST_TEST(!result.ec, result.ec.message());
+    BOOST_TEST(result.response.status == 201u);
+    BOOST_TEST(result.response.attempts >= 2u);
+    BOOST_TEST(as_ms(result.elapsed) >= 400);
+}
+
 BOOST_AUTO_TEST_CASE(invalid_url_rejected)
 {
     asio::io_context io;
