@@ -10,8 +10,9 @@
 //   }
 //
 // Contract:
-// - The handler runs exactly once, never inside the initiating call, and on its associated
-//   executor (falling back to `executor`).
+// - The handler runs exactly once, on its associated executor (falling back to `executor`), and
+//   never inside the initiating call, because co_spawn posts the completion of a coroutine that
+//   finished without leaving the calling thread.
 // - The coroutine runs on `executor`. The handler's associated cancellation slot is forwarded to
 //   it, and its cancellation filter accepts terminal, partial and total requests, so any
 //   asynchronous operation it awaits is cancelled when the caller emits a signal. A cancellation

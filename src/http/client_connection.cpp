@@ -51,7 +51,7 @@ error_code normalize(error_code ec)
 
 // Returns operation_aborted once the running coroutine's cancellation slot has fired, so a
 // cancelled operation reports cancellation even when the interrupted I/O failed differently
-// (for example a TLS read that sees its socket close).
+// (for example a TLS read that fails because its socket was closed).
 asio::awaitable<error_code> cancelled_or(error_code ec)
 {
     auto const state = co_await asio::this_coro::cancellation_state;

@@ -43,11 +43,11 @@ public:
     tls_stream& tls() noexcept { return *tls_; }
     boost::beast::flat_buffer& buffer() noexcept { return buffer_; }
 
-    /// Tells whether an idle connection can no longer carry a request: the peer closed it, or
-    /// sent bytes nobody asked for (a TLS close_notify included). Never blocks.
+    /// Returns true when an idle connection can no longer carry a request because the peer
+    /// closed it or sent unrequested bytes, a TLS close_notify included. Does not block.
     bool is_stale();
 
-    /// Closes the socket without a TLS shutdown, so it cannot block or fail.
+    /// Closes the socket without a TLS shutdown and ignores errors, so it never waits for the peer.
     void close() noexcept;
 
 private:

@@ -14,7 +14,7 @@ namespace ocean::http::detail {
 struct rate_pacer_settings {
     /// Fraction of the limit below which pacing starts; zero or less disables pacing.
     double threshold = 0.1;
-    /// Longest wait handed out for one request.
+    /// Maximum wait handed out for one request.
     std::chrono::milliseconds max_wait{30'000};
 };
 

@@ -207,6 +207,8 @@ asio::awaitable<void> serve(peer_state peer, Stream& stream, std::size_t connect
         response.body() = reply.body;
         response.keep_alive(request.keep_alive() && !reply.close_after);
         response.prepare_payload();
+        if (request.method() == beast::http::verb::head)
+            response.body().clear();  // Content-Length still describes the body a GET would get
         auto [write_error, written] = co_await beast::http::async_write(stream, response, use_tuple);
         if (write_error || !response.keep_alive()) {
             error_code ignored;
@@ -252,7 +254,7 @@ asio::awaitable<void> accept_loop(peer_state peer)
 
 } // namespace
 
-fake_http_peer::fake_http_peer(asio::any_io_executor executor, std::optional<tls_files> tls)
+fake_http_peer::fake_http_peer(asio::any_io_executor executor, std::optional<tls_files> tls, unsigned short port)
     : state_(std::make_shared<state>(executor))
 {
     if (tls) {
@@ -260,7 +262,7 @@ fake_http_peer::fake_http_peer(asio::any_io_executor executor, std::optional<tls
         state_->tls_context->use_certificate_chain_file(tls->certificate);
         state_->tls_context->use_private_key_file(tls->private_key, asio::ssl::context::pem);
     }
-    tcp::endpoint const loopback(asio::ip::make_address("127.0.0.1"), 0);
+    tcp::endpoint const loopback(asio::ip::make_address("127.0.0.1"), port);
     state_->acceptor.open(loopback.protocol());
     state_->acceptor.set_option(tcp::acceptor::reuse_address(true));
     state_->acceptor.bind(loopback);

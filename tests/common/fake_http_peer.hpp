@@ -17,7 +17,7 @@
 namespace ocean::test {
 
 /// What the peer does with one request. Replies are used in order, one per request, across all
-/// connections; once the script runs out, the peer answers 200 with body "ok".
+/// connections; once the script runs out, the peer sends 200 with body "ok".
 struct scripted_reply {
     enum class kind {
         /// Sends a complete response.
@@ -72,8 +72,10 @@ struct tls_files {
 /// Its destructor stops it; sessions still pending then end with the io_context.
 class fake_http_peer {
 public:
-    /// Listens on 127.0.0.1 at a port the system picks; with `tls`, speaks HTTPS.
-    explicit fake_http_peer(boost::asio::any_io_executor executor, std::optional<tls_files> tls = {});
+    /// Listens on 127.0.0.1 at `port`, or at a port the system picks when it is zero; with `tls`,
+    /// speaks HTTPS.
+    explicit fake_http_peer(boost::asio::any_io_executor executor, std::optional<tls_files> tls = {},
+                            unsigned short port = 0);
     ~fake_http_peer();
     fake_http_peer(fake_http_peer const&) = delete;
     fake_http_peer& operator=(fake_http_peer const&) = delete;

@@ -22,6 +22,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <future>
@@ -479,6 +480,30 @@ BOOST_AUTO_TEST_CASE(connection_refused_retried)
     BOOST_TEST(as_ms(result.elapsed) >= 150);
 }
 
+BOOST_AUTO_TEST_CASE(connection_refused_until_server_starts)
+{
+    asio::io_context io;
+    auto const port = closed_port(io);
+    std::unique_ptr<fake_http_peer> peer;
+    asio::steady_timer start_later(io, 400ms);
+    start_later.async_wait([&](error_code) {
+        peer = std::make_unique<fake_http_peer>(io.get_executor(), std::nullopt, port);
+        peer->script({scripted_reply::with_status(201, "created")});
+    });
+    auto config = fast_config();
+    config.retry.max_attempts = 10;
+    config.retry.initial_delay = 100ms;
+    client http(io.get_executor(), config);
+
+    auto const result = send(io, http, get("http://127.0.0.1:" + std::to_string(port) + "/"));
+
+    BOOST_TEST_REQUIRE(result.done);
+    BOOST_TEST(!result.ec, result.ec.message());
+    BOOST_TEST(result.response.status == 201u);
+    BOOST_TEST(result.response.attempts >= 2u);
+    BOOST_TEST(as_ms(result.elapsed) >= 400);
+}
+
 BOOST_AUTO_TEST_CASE(invalid_url_rejected)
 {
     asio::io_context io;
@@ -600,6 +625,67 @@ BOOST_AUTO_TEST_CASE(keep_alive_reuses_connection)
 
     auto const seen = peer.requests();
     BOOST_TEST(seen.size() == 3u);
+    BOOST_TEST(peer.connections() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(overlapping_requests_all_complete)
+{
+    asio::io_context io;
+    fake_http_peer peer(io.get_executor());
+    // The first request is slow, so the others must not queue behind it.
+    auto slow = scripted_reply::ok("slow");
+    slow.delay = 500ms;
+    peer.script({slow, scripted_reply::ok("fast"), scripted_reply::ok("fast")});
+    client http(io.get_executor(), fast_config());
+
+    std::vector<send_result> results(3);
+    auto const started = steady::now();
+    for (auto& slot : results)
+        http.async_send(get(peer.url("/")), [&slot, started](error_code ec, client_response response) {
+            slot.done = true;
+            slot.ec = ec;
+            slot.response = std::move(response);
+            slot.elapsed = steady::now() - started;
+        });
+    auto const deadline = started + 20s;
+    auto const all_done = [&] {
+        return std::all_of(results.begin(), results.end(), [](send_result const& r) { return r.done; });
+    };
+    while (!all_done() && steady::now() < deadline)
+        io.run_one_until(deadline);
+
+    BOOST_TEST_REQUIRE(all_done());
+    int fast = 0;
+    for (auto const& result : results) {
+        BOOST_TEST(!result.ec, result.ec.message());
+        BOOST_TEST(result.response.status == 200u);
+        if (result.response.body == "fast") {
+            ++fast;
+            BOOST_TEST(as_ms(result.elapsed) < 450);
+        }
+    }
+    BOOST_TEST(fast == 2);
+    BOOST_TEST(peer.connections() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(head_reads_no_body)
+{
+    asio::io_context io;
+    fake_http_peer peer(io.get_executor());
+    peer.script({scripted_reply::ok(), scripted_reply::ok("after")});
+    client http(io.get_executor(), fast_config());
+
+    auto request = get(peer.url("/"));
+    request.method = "HEAD";
+    auto const head = send(io, http, request);
+    auto const after = send(io, http, get(peer.url("/")));
+
+    BOOST_TEST_REQUIRE(head.done);
+    BOOST_TEST(!head.ec, head.ec.message());
+    BOOST_TEST(head.response.status == 200u);
+    BOOST_TEST(head.response.body.empty());
+    BOOST_TEST_REQUIRE(after.done);
+    BOOST_TEST(after.response.body == "after");
     BOOST_TEST(peer.connections() == 1u);
 }
 

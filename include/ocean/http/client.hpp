@@ -35,7 +35,7 @@ struct client_config {
     /// `x-ratelimit-reset`: once remaining falls below this fraction of the limit, requests are
     /// spread evenly over the time until the reset. Zero disables pacing.
     double pacing_threshold = 0.1;
-    /// Longest wait that pacing adds before one request.
+    /// Maximum wait that pacing adds before one request.
     std::chrono::milliseconds pacing_max_wait{30'000};
 };
 
