@@ -61,9 +61,11 @@ int main()
             throw ocean::http::error_response(422, "invalid_payload",
                                               "field 'event' must be \"new\" or \"delete\", got \"" + event + "\"");
 
+        std::vector<json::value> items;
+        items.emplace_back(*body);
         auto [ec, result] = event == "new"
-                                ? co_await app.async_register_raw(kind, {*body}, asio::as_tuple(asio::use_awaitable))
-                                : co_await app.async_unregister_raw(kind, {*body}, asio::as_tuple(asio::use_awaitable));
+                                ? co_await app.async_register_raw(kind, std::move(items), asio::as_tuple(asio::use_awaitable))
+                                : co_await app.async_unregister_raw(kind, std::move(items), asio::as_tuple(asio::use_awaitable));
         if (ec == ocean::error::unknown_kind)
             throw ocean::http::error_response(422, "unknown_kind",
                                               "kind '" + kind + "' has no resource in the port-app-config");

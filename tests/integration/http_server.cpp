@@ -111,7 +111,7 @@ std::string read_all(asio::ip::tcp::socket& socket)
 }
 
 // Sends raw bytes on a new connection and returns everything the server sent until it closed.
-std::string exchange(std::uint16_t port, std::string const& bytes)
+std::string round_trip(std::uint16_t port, std::string const& bytes)
 {
     auto socket = connect(port);
     asio::write(socket, asio::buffer(bytes));
@@ -156,7 +156,7 @@ std::size_t count(std::string const& text, std::string const& needle)
 BOOST_AUTO_TEST_CASE(server_answers_valid_webhook)
 {
     server_fixture f;
-    auto const reply = exchange(f.port, post_close("/integration/webhook", R"({"event":"new"})"));
+    auto const reply = round_trip(f.port, post_close("/integration/webhook", R"({"event":"new"})"));
     BOOST_TEST(status_of(reply) == 200U);
     BOOST_TEST(body_of(reply).at("received").at("event").as_string() == "new");
     BOOST_TEST(reply.find("X-Request-ID: ") != std::string::npos);
@@ -165,7 +165,7 @@ BOOST_AUTO_TEST_CASE(server_answers_valid_webhook)
 BOOST_AUTO_TEST_CASE(server_invalid_json_is_400_json)
 {
     server_fixture f;
-    auto const reply = exchange(f.port, post_close("/integration/webhook", "not json"));
+    auto const reply = round_trip(f.port, post_close("/integration/webhook", "not json"));
     BOOST_TEST(status_of(reply) == 400U);
     BOOST_TEST(reply.find("Content-Type: application/json") != std::string::npos);
     auto const body = body_of(reply);
@@ -176,7 +176,7 @@ BOOST_AUTO_TEST_CASE(server_invalid_json_is_400_json)
 BOOST_AUTO_TEST_CASE(server_unknown_route_is_404_json)
 {
     server_fixture f;
-    auto const reply = exchange(f.port, post_close("/integration/nope", "{}"));
+    auto const reply = round_trip(f.port, post_close("/integration/nope", "{}"));
     BOOST_TEST(status_of(reply) == 404U);
     BOOST_TEST(body_of(reply).at("error").as_string() == "not_found");
     BOOST_TEST(std::string(body_of(reply).at("message").as_string()) == "no route for POST /integration/nope");
@@ -185,7 +185,7 @@ BOOST_AUTO_TEST_CASE(server_unknown_route_is_404_json)
 BOOST_AUTO_TEST_CASE(server_handler_exception_is_500_without_internals)
 {
     server_fixture f;
-    auto const reply = exchange(f.port, post_close("/integration/boom", "{}"));
+    auto const reply = round_trip(f.port, post_close("/integration/boom", "{}"));
     BOOST_TEST(status_of(reply) == 500U);
     BOOST_TEST(body_of(reply).at("error").as_string() == "internal_error");
     BOOST_TEST(reply.find("hunter2") == std::string::npos);
@@ -194,7 +194,7 @@ BOOST_AUTO_TEST_CASE(server_handler_exception_is_500_without_internals)
 BOOST_AUTO_TEST_CASE(server_wrong_method_is_405_with_allow)
 {
     server_fixture f;
-    auto const reply = exchange(f.port, "GET /integration/webhook HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    auto const reply = round_trip(f.port, "GET /integration/webhook HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     BOOST_TEST(status_of(reply) == 405U);
     BOOST_TEST(reply.find("Allow: POST") != std::string::npos);
 }
@@ -202,7 +202,7 @@ BOOST_AUTO_TEST_CASE(server_wrong_method_is_405_with_allow)
 BOOST_AUTO_TEST_CASE(server_path_traversal_is_400)
 {
     server_fixture f;
-    auto const reply = exchange(f.port, post_close("/integration/x/../webhook", "{}"));
+    auto const reply = round_trip(f.port, post_close("/integration/x/../webhook", "{}"));
     BOOST_TEST(status_of(reply) == 400U);
     BOOST_TEST(body_of(reply).at("error").as_string() == "bad_path");
 }
@@ -210,7 +210,7 @@ BOOST_AUTO_TEST_CASE(server_path_traversal_is_400)
 BOOST_AUTO_TEST_CASE(server_pipelined_requests_in_order)
 {
     server_fixture f;
-    auto const reply = exchange(f.port, post("/integration/webhook", R"({"n":1})") +
+    auto const reply = round_trip(f.port, post("/integration/webhook", R"({"n":1})") +
                                             post("/integration/webhook", R"({"n":2})") +
                                             post_close("/integration/webhook", R"({"n":3})"));
     BOOST_TEST(count(reply, "HTTP/1.1 200 OK") == 3U);
@@ -228,7 +228,7 @@ BOOST_AUTO_TEST_CASE(server_chunked_body_is_reassembled)
     std::string const request = "POST /integration/raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                                 "Connection: close\r\n\r\n"
                                 "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
-    auto const reply = exchange(f.port, request);
+    auto const reply = round_trip(f.port, request);
     BOOST_TEST(status_of(reply) == 200U);
     BOOST_TEST(reply.substr(reply.find("\r\n\r\n") + 4) == "hello world");
 }
@@ -256,7 +256,7 @@ BOOST_AUTO_TEST_CASE(server_oversized_body_is_413_before_reading)
     config.body_limit = 1024;
     server_fixture f(config);
     // Only the headers are sent: the answer must not wait for the 10 MB that Content-Length promises.
-    auto const reply = exchange(f.port, "POST /integration/webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n");
+    auto const reply = round_trip(f.port, "POST /integration/webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n");
     BOOST_TEST(status_of(reply) == 413U);
     BOOST_TEST(body_of(reply).at("error").as_string() == "body_too_large");
 }
@@ -266,7 +266,7 @@ BOOST_AUTO_TEST_CASE(server_oversized_headers_are_431)
     ocean::http::server_config config;
     config.header_limit = 2048;
     server_fixture f(config);
-    auto const reply = exchange(f.port, post_close("/integration/webhook", "{}", "X-Big: " + std::string(4096, 'a') + "\r\n"));
+    auto const reply = round_trip(f.port, post_close("/integration/webhook", "{}", "X-Big: " + std::string(4096, 'a') + "\r\n"));
     BOOST_TEST(status_of(reply) == 431U);
 }
 
@@ -278,7 +278,7 @@ BOOST_AUTO_TEST_CASE(server_slow_header_client_times_out_others_served)
 
     auto slow = connect(f.port);
     asio::write(slow, asio::buffer(std::string("POST /integration/webhook HTTP/1.1\r\nHost: x\r\n")));
-    auto const fast = exchange(f.port, post_close("/integration/webhook", "{}"));
+    auto const fast = round_trip(f.port, post_close("/integration/webhook", "{}"));
     BOOST_TEST(status_of(fast) == 200U);
 
     auto const reply = read_all(slow);
@@ -288,17 +288,17 @@ BOOST_AUTO_TEST_CASE(server_slow_header_client_times_out_others_served)
 BOOST_AUTO_TEST_CASE(server_request_id_is_echoed)
 {
     server_fixture f;
-    auto const reply = exchange(f.port, post_close("/integration/webhook", "{}", "X-Request-ID: delivery-42\r\n"));
+    auto const reply = round_trip(f.port, post_close("/integration/webhook", "{}", "X-Request-ID: delivery-42\r\n"));
     BOOST_TEST(reply.find("X-Request-ID: delivery-42\r\n") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(server_health_and_metrics)
 {
     server_fixture f;
-    auto const ready = exchange(f.port, "GET /health/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    auto const ready = round_trip(f.port, "GET /health/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     BOOST_TEST(status_of(ready) == 200U);
-    (void)exchange(f.port, post_close("/integration/webhook", "{}"));
-    auto const metrics = exchange(f.port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    (void)round_trip(f.port, post_close("/integration/webhook", "{}"));
+    auto const metrics = round_trip(f.port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     BOOST_TEST(status_of(metrics) == 200U);
     BOOST_TEST(metrics.find(R"(ocean_http_requests_total{route="/integration/webhook",status="200"} 1)") !=
                std::string::npos);
@@ -307,7 +307,7 @@ BOOST_AUTO_TEST_CASE(server_health_and_metrics)
 BOOST_AUTO_TEST_CASE(server_graceful_stop_finishes_inflight)
 {
     server_fixture f;
-    auto in_flight = std::async(std::launch::async, [&] { return exchange(f.port, post_close("/integration/slow", "{}")); });
+    auto in_flight = std::async(std::launch::async, [&] { return round_trip(f.port, post_close("/integration/slow", "{}")); });
     std::this_thread::sleep_for(200ms);
     f.server.stop();
 
@@ -344,11 +344,11 @@ BOOST_AUTO_TEST_CASE(server_many_concurrent_connections)
 BOOST_AUTO_TEST_CASE(server_typed_body_failure_is_422_with_path)
 {
     server_fixture f;
-    auto const good = exchange(f.port, post_close("/integration/typed", R"({"service":"api","build":12})"));
+    auto const good = round_trip(f.port, post_close("/integration/typed", R"({"service":"api","build":12})"));
     BOOST_TEST(status_of(good) == 200U);
     BOOST_TEST(body_of(good).at("build").as_int64() == 12);
 
-    auto const bad = exchange(f.port, post_close("/integration/typed", R"({"service":"api","build":"twelve"})"));
+    auto const bad = round_trip(f.port, post_close("/integration/typed", R"({"service":"api","build":"twelve"})"));
     BOOST_TEST(status_of(bad) == 422U);
     BOOST_TEST(body_of(bad).at("message").as_string() == "field 'build': expected a number, got a string");
 }
@@ -357,7 +357,7 @@ BOOST_AUTO_TEST_CASE(server_form_payload_is_decoded)
 {
     server_fixture f;
     std::string const body = "payload=%7B%22event%22%3A%22push%22%7D";
-    auto const reply = exchange(f.port, "POST /integration/form HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    auto const reply = round_trip(f.port, "POST /integration/form HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                                         "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
                                             std::to_string(body.size()) + "\r\n\r\n" + body);
     BOOST_TEST(status_of(reply) == 200U);
@@ -367,7 +367,7 @@ BOOST_AUTO_TEST_CASE(server_form_payload_is_decoded)
 BOOST_AUTO_TEST_CASE(server_unsupported_media_type_is_415)
 {
     server_fixture f;
-    auto const reply = exchange(f.port, "POST /integration/webhook HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    auto const reply = round_trip(f.port, "POST /integration/webhook HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                                         "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi");
     BOOST_TEST(status_of(reply) == 415U);
     BOOST_TEST(body_of(reply).at("error").as_string() == "unsupported_media_type");
