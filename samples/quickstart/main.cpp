@@ -63,9 +63,15 @@ int main()
 
         std::vector<json::value> items;
         items.emplace_back(*body);
-        auto [ec, result] = event == "new"
-                                ? co_await app.async_register_raw(kind, std::move(items), asio::as_tuple(asio::use_awaitable))
-                                : co_await app.async_unregister_raw(kind, std::move(items), asio::as_tuple(asio::use_awaitable));
+        // Plain statements: GCC 12 miscompiles co_await inside a conditional expression.
+        boost::system::error_code ec;
+        ocean::sync_result result;
+        if (event == "new")
+            std::tie(ec, result) =
+                co_await app.async_register_raw(kind, std::move(items), asio::as_tuple(asio::use_awaitable));
+        else
+            std::tie(ec, result) =
+                co_await app.async_unregister_raw(kind, std::move(items), asio::as_tuple(asio::use_awaitable));
         if (ec == ocean::error::unknown_kind)
             throw ocean::http::error_response(422, "unknown_kind",
                                               "kind '" + kind + "' has no resource in the port-app-config");
