@@ -309,7 +309,12 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<session> s)
         parser.header_limit(static_cast<std::uint32_t>(config.header_limit));
         parser.body_limit(config.body_limit);
 
-        arm(*s, first ? config.header_timeout : config.idle_timeout);
+        // While stopping, a kept-alive connection gets a short grace period: requests already sent
+        // behind the last one get 503, and then the connection closes.
+        auto limit = first ? config.header_timeout : config.idle_timeout;
+        if (stopping || s->closing)
+            limit = std::min(limit, std::chrono::milliseconds(200));
+        arm(*s, limit);
         auto [read_error, header_bytes] = co_await bhttp::async_read_header(s->socket, buffer, parser, use_tuple);
         disarm(*s);
         first = false;
@@ -442,7 +447,7 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<session> s)
         }
         s->busy = false;
 
-        bool const keep_alive = message.keep_alive() && !stopping && !s->closing;
+        bool const keep_alive = message.keep_alive();
         if (!co_await respond(std::move(r), keep_alive, match.pattern) || !keep_alive)
             break;
     }

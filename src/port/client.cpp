@@ -210,13 +210,13 @@ asio::awaitable<http::client_response> client::impl::send(std::string method, st
     request.headers.set("Authorization", current);
     auto response = co_await http.async_send(request, asio::use_awaitable);
     if (response.status == 401) {
-        spdlog::info("Port answered 401 to {} {}; refreshing the token once", method, path);
+        spdlog::info("Port returned 401 for {} {}; refreshing the token once", method, path);
         current = co_await token(&current);
         request.headers.set("Authorization", current);
         response = co_await http.async_send(std::move(request), asio::use_awaitable);
     }
     if (response.status >= 400)
-        spdlog::warn("Port {} {} answered {}: {} (x-trace-id {})", method, path, response.status,
+        spdlog::warn("Port {} {} returned {}: {} (x-trace-id {})", method, path, response.status,
                      port_message(response), trace_id(response));
     co_return response;
 }
@@ -287,7 +287,7 @@ asio::awaitable<void> client::impl::upsert_chunk(std::string const& blueprint, s
     auto response = co_await send("POST", path, json::value(std::move(body)), true, options.agent);
 
     if (response.status == 413) {
-        spdlog::info("Port answered 413 to a bulk of {} {} entities; upserting them one by one", chunk.size(), blueprint);
+        spdlog::info("Port returned 413 for a bulk of {} {} entities; upserting them one by one", chunk.size(), blueprint);
         for (auto const* e : chunk)
             co_await upsert_single(blueprint, *e, options, result);
         co_return;

@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <ocean/http/server.hpp>
+#include <ocean/http/signature.hpp>
 #include <ocean/http/typed_body.hpp>
 
 #include <boost/describe/class.hpp>
@@ -48,6 +49,11 @@ struct server_fixture {
             auto const payload = boost::json::parse(r.form().find("payload")->second);
             co_return response::json(payload);
         });
+        server.router()
+            .group("/integration/github", {ocean::http::github_signature({"It's a Secret to Everybody"})})
+            .post("/webhook", [](request const& r) -> asio::awaitable<response> {
+                co_return response::json(boost::json::object{{"size", r.body().size()}});
+            }, {ocean::http::body_mode::raw});
         routes.post("/boom", [](request const&) -> asio::awaitable<response> {
             throw std::runtime_error("database password is hunter2");
             co_return response::ok();
@@ -371,4 +377,61 @@ BOOST_AUTO_TEST_CASE(server_unsupported_media_type_is_415)
                                         "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi");
     BOOST_TEST(status_of(reply) == 415U);
     BOOST_TEST(body_of(reply).at("error").as_string() == "unsupported_media_type");
+}
+
+BOOST_AUTO_TEST_CASE(server_bad_signature_is_401_before_handler)
+{
+    server_fixture f;
+    std::string const signed_header = "X-Hub-Signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17\r\n";
+    auto const good = round_trip(f.port, post_close("/integration/github/webhook", "Hello, World!", signed_header));
+    BOOST_TEST(status_of(good) == 200U);
+
+    auto const bad = round_trip(f.port, post_close("/integration/github/webhook", "Hello, World?", signed_header));
+    BOOST_TEST(status_of(bad) == 401U);
+    BOOST_TEST(body_of(bad).at("error").as_string() == "invalid_signature");
+    BOOST_TEST(bad.find("757107ea") == std::string::npos);
+
+    auto const missing = round_trip(f.port, post_close("/integration/github/webhook", "Hello, World!"));
+    BOOST_TEST(status_of(missing) == 401U);
+}
+
+BOOST_AUTO_TEST_CASE(server_long_target_is_414)
+{
+    ocean::http::server_config config;
+    config.target_limit = 64;
+    server_fixture f(config);
+    auto const reply = round_trip(f.port, post_close("/integration/webhook?pad=" + std::string(100, 'x'), "{}"));
+    BOOST_TEST(status_of(reply) == 414U);
+    BOOST_TEST(body_of(reply).at("error").as_string() == "uri_too_long");
+}
+
+BOOST_AUTO_TEST_CASE(server_connection_limit_is_503)
+{
+    ocean::http::server_config config;
+    config.max_connections = 2;
+    server_fixture f(config);
+    auto first = connect(f.port);
+    auto second = connect(f.port);
+    // Let the server accept both before the third arrives.
+    std::this_thread::sleep_for(100ms);
+    auto const reply = round_trip(f.port, post_close("/integration/webhook", "{}"));
+    BOOST_TEST(status_of(reply) == 503U);
+    BOOST_TEST(reply.find("Retry-After: 1") != std::string::npos);
+    BOOST_TEST(body_of(reply).at("error").as_string() == "too_many_connections");
+}
+
+BOOST_AUTO_TEST_CASE(server_stopping_answers_next_request_503)
+{
+    server_fixture f;
+    auto socket = connect(f.port);
+    // A slow request and a second one pipelined behind it on the same connection.
+    asio::write(socket, asio::buffer(post("/integration/slow", "{}") + post("/integration/webhook", "{}")));
+    std::this_thread::sleep_for(200ms);
+    f.server.stop();
+
+    auto const reply = read_all(socket);
+    BOOST_TEST(status_of(reply) == 200U);
+    auto const second = reply.find("HTTP/1.1 503");
+    BOOST_TEST(second != std::string::npos);
+    BOOST_TEST(reply.find("\"stopping\"", second) != std::string::npos);
 }
