@@ -50,7 +50,7 @@ struct emulator {
 
     static std::vector<std::string> with_listen(std::vector<std::string> options)
     {
-        options.insert(options.begin(), {"--listen", "127.0.0.1:0"});
+        options.insert(options.begin(), {"--listen", "127.0.0.1:0", "--exit-with-parent"});
         return options;
     }
 
