@@ -1,5 +1,5 @@
 // Controls over the emulator's traffic: injected faults, the rate limit and the request log.
-// Sans-I/O: callers pass "now"; the emulator turns decisions into delays and answers.
+// Sans-I/O: callers pass "now", and the emulator turns decisions into delays and responses.
 #pragma once
 
 #include "iso_time.hpp"
@@ -26,7 +26,7 @@ struct fault {
     std::string method = "*";
     /// A path pattern: `*` matches one segment, a final `**` matches the rest of the path.
     std::string path = "/**";
-    /// The status to answer with; 0 answers normally after the delay.
+    /// The status to respond with; 0 serves the request normally after the delay.
     unsigned status = 0;
     /// Requests still to hit; nullopt means until deleted.
     std::optional<std::size_t> remaining;
@@ -38,7 +38,7 @@ struct fault {
     /// The response body; null sends Port's error shape naming the fault.
     boost::json::value body;
     std::optional<time_point> expires_at;
-    /// Close the connection without answering.
+    /// Close the connection without a response.
     bool reset_connection = false;
 
     boost::json::object to_json() const;
