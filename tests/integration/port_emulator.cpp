@@ -395,6 +395,23 @@ BOOST_AUTO_TEST_CASE(fault_503_twice_then_ok)
     BOOST_TEST(bulk_statuses == (std::vector<unsigned>{503, 503, 200}), boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(fault_for_one_identifier)
+{
+    emulator server;
+    BOOST_TEST_REQUIRE(server.call("POST", "/_emulator/faults",
+                                   R"({"path":"/v1/blueprints/*/entities/**","identifier":"slow","status":429,)"
+                                   R"("count":1,"retry_after":"2"})")
+                           .status == 201u);
+
+    auto const target = "/v1/blueprints/service/entities/bulk?upsert=true";
+    BOOST_TEST(server.port_call("POST", target, bulk_body({"other"})).status == 200u);
+    auto const limited = server.port_call("POST", target, bulk_body({"other", "slow"}));
+    BOOST_TEST(limited.status == 429u);
+    BOOST_TEST(limited.header("Retry-After").value_or("") == "2");
+    BOOST_TEST(server.port_call("POST", target, bulk_body({"slow"})).status == 200u);
+    BOOST_TEST(server.call("GET", "/_emulator/faults").json() == json::array());
+}
+
 BOOST_AUTO_TEST_CASE(fault_resets_connection)
 {
     emulator server;
