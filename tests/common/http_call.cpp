@@ -19,7 +19,7 @@ namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 
 // Beast's blocking calls have no deadline of their own, so the socket gets kernel send and
-// receive timeouts instead; a blocked call then fails with EAGAIN.
+// receive timeouts instead. A blocked call then fails with EAGAIN.
 void set_socket_timeouts(asio::ip::tcp::socket& socket, std::chrono::milliseconds timeout)
 {
     timeval value{};

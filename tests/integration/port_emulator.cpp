@@ -50,7 +50,7 @@ struct emulator {
 
     static std::vector<std::string> with_listen(std::vector<std::string> options)
     {
-        options.insert(options.begin(), {"--listen", "127.0.0.1:0"});
+        options.insert(options.begin(), {"--listen", "127.0.0.1:0", "--exit-with-parent"});
         return options;
     }
 
@@ -393,6 +393,23 @@ BOOST_AUTO_TEST_CASE(fault_503_twice_then_ok)
         if (record.at("path") == json::value("/v1/blueprints/service/entities/bulk"))
             bulk_statuses.push_back(static_cast<unsigned>(record.at("status").as_int64()));
     BOOST_TEST(bulk_statuses == (std::vector<unsigned>{503, 503, 200}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(fault_for_one_identifier)
+{
+    emulator server;
+    BOOST_TEST_REQUIRE(server.call("POST", "/_emulator/faults",
+                                   R"({"path":"/v1/blueprints/*/entities/**","identifier":"slow","status":429,)"
+                                   R"("count":1,"retry_after":"2"})")
+                           .status == 201u);
+
+    auto const target = "/v1/blueprints/service/entities/bulk?upsert=true";
+    BOOST_TEST(server.port_call("POST", target, bulk_body({"other"})).status == 200u);
+    auto const limited = server.port_call("POST", target, bulk_body({"other", "slow"}));
+    BOOST_TEST(limited.status == 429u);
+    BOOST_TEST(limited.header("Retry-After").value_or("") == "2");
+    BOOST_TEST(server.port_call("POST", target, bulk_body({"slow"})).status == 200u);
+    BOOST_TEST(server.call("GET", "/_emulator/faults").json() == json::array());
 }
 
 BOOST_AUTO_TEST_CASE(fault_resets_connection)

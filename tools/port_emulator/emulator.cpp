@@ -76,6 +76,19 @@ std::string query_string(http::request const& request)
     return question == std::string_view::npos ? std::string() : std::string(target.substr(question + 1));
 }
 
+// Returns the entity identifiers in a JSON body, or none when the body is not JSON; the handler
+// reports the invalid body itself.
+std::vector<std::string> named_identifiers(http::request const& request)
+{
+    if (request.body().empty())
+        return {};
+    try {
+        return body_identifiers(request.json());
+    } catch (http::error_response const&) {
+        return {};
+    }
+}
+
 std::string param(http::request const& request, std::string_view name)
 {
     return std::string(request.param(name));
@@ -112,7 +125,7 @@ asio::awaitable<http::response> emulator::serve_port(http::request const& reques
                                          std::to_string(limit->period_seconds) + " s exceeded; retry in " +
                                          std::to_string(limit->retry_after_seconds) + " s"));
         response.headers.set("Retry-After", std::to_string(limit->retry_after_seconds));
-    } else if (auto injected = faults_.take(request.method(), request.path(), arrived)) {
+    } else if (auto injected = faults_.take(request.method(), request.path(), named_identifiers(request), arrived)) {
         if (injected->delay.count() > 0) {
             asio::steady_timer timer(co_await asio::this_coro::executor, injected->delay);
             co_await timer.async_wait(asio::use_awaitable);

@@ -21,7 +21,8 @@ struct emulator_options {
     store_options catalog;
     /// No rate limiting when empty.
     std::optional<rate_limit> limit;
-    /// Where entities, blueprints and integrations persist; empty keeps them in memory only.
+    /// The file that keeps entities, blueprints and integrations across restarts; empty keeps them
+    /// in memory only.
     std::filesystem::path state_file;
 };
 

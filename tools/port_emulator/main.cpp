@@ -18,6 +18,9 @@
 #include <string_view>
 #include <vector>
 
+#include <sys/prctl.h>
+#include <unistd.h>
+
 namespace {
 
 namespace asio = boost::asio;
@@ -38,6 +41,7 @@ Options:
   --rate-limit N/SECONDS    answer 429 past N requests per window of SECONDS on /v1
   --strict-blueprints       reject entities of blueprints that were not created (404)
   --log-level LEVEL         trace, debug, info, warn, error or off (default info)
+  --exit-with-parent        stop (as on SIGTERM) when the process that started it exits (Linux)
   --help                    print this help and exit
 
 Inspection and fault injection (no authentication): GET /_emulator/entities?blueprint=B,
@@ -51,6 +55,7 @@ struct arguments {
     emulator_options options;
     spdlog::level::level_enum log_level = spdlog::level::info;
     bool help = false;
+    bool exit_with_parent = false;
 };
 
 class usage_error : public std::runtime_error {
@@ -143,6 +148,8 @@ arguments parse_arguments(int argc, char** argv)
             out.log_level = spdlog::level::from_str(text);
             if (out.log_level == spdlog::level::off && text != "off")
                 throw usage_error("invalid --log-level '" + text + "': expected trace, debug, info, warn, error or off");
+        } else if (name == "--exit-with-parent") {
+            out.exit_with_parent = true;
         } else if (name == "--tls-cert" || name == "--tls-key") {
             throw usage_error(std::string(name) +
                               " is not supported: the SDK's HTTP server serves plain HTTP only; put a TLS proxy in front");
@@ -173,6 +180,17 @@ int main(int argc, char** argv)
     }
     spdlog::set_level(args.log_level);
 
+    // A test that crashes must not leave its emulator running: the kernel sends SIGTERM when the
+    // parent exits. The getppid() check covers a parent that exited before prctl() ran.
+    if (args.exit_with_parent) {
+        auto const parent = ::getppid();
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (::getppid() != parent || parent == 1) {
+            spdlog::error("the parent process exited before start-up finished; stopping");
+            return 1;
+        }
+    }
+
     ocean::emulator::emulator emulator(args.options);
     try {
         emulator.load_state();
@@ -185,7 +203,7 @@ int main(int argc, char** argv)
     ocean::http::server_config config;
     config.host = args.host;
     config.port = args.port;
-    // Above Port's 1 MiB so that the emulator itself answers oversized bodies in Port's shape.
+    // Above Port's 1 MiB, so the emulator itself rejects oversized bodies in Port's error shape.
     config.body_limit = 4 * ocean::emulator::max_body_bytes;
     config.drain_timeout = std::chrono::milliseconds(2000);
     ocean::http::server server(io.get_executor(), config);

@@ -38,7 +38,7 @@ struct api_result {
     boost::json::value body;
 };
 
-/// Builds Port's error answer `{"ok":false,"error":code,"message":message}`.
+/// Builds Port's error response `{"ok":false,"error":code,"message":message}`.
 api_result api_error(unsigned status, std::string_view code, std::string message);
 
 struct store_options {

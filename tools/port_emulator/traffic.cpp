@@ -58,11 +58,32 @@ bool path_matches(std::string_view pattern, std::string_view path)
     return expected.size() == actual.size();
 }
 
+std::vector<std::string> body_identifiers(json::value const& body)
+{
+    std::vector<std::string> out;
+    if (!body.is_object())
+        return out;
+    auto const& object = body.as_object();
+    if (auto const* id = object.if_contains("identifier"); id && id->is_string())
+        out.emplace_back(id->as_string());
+    if (auto const* entities = object.if_contains("entities"); entities && entities->is_array()) {
+        for (auto const& item : entities->as_array()) {
+            if (item.is_string())
+                out.emplace_back(item.as_string());
+            else if (auto const* id = item.is_object() ? item.as_object().if_contains("identifier") : nullptr;
+                     id && id->is_string())
+                out.emplace_back(id->as_string());
+        }
+    }
+    return out;
+}
+
 json::object fault::to_json() const
 {
     json::object out{{"id", id},
                      {"method", method},
                      {"path", path},
+                     {"identifier", identifier ? json::value(*identifier) : json::value(nullptr)},
                      {"status", status},
                      {"count", remaining ? json::value(*remaining) : json::value(nullptr)},
                      {"delay_ms", delay.count()},
@@ -103,6 +124,12 @@ api_result fault_table::add(json::value const& description, time_point now)
         if (!path->is_string() || !path->as_string().starts_with("/"))
             return invalid_fault("\"path\" must be a path pattern starting with '/', got " + json::serialize(*path));
         added.path = std::string(path->as_string());
+    }
+
+    if (auto const* identifier = object.if_contains("identifier"); identifier && !identifier->is_null()) {
+        if (!identifier->is_string() || identifier->as_string().empty())
+            return invalid_fault("\"identifier\" must be a non-empty entity identifier, got " + json::serialize(*identifier));
+        added.identifier = std::string(identifier->as_string());
     }
 
     auto const status = non_negative("status");
@@ -164,13 +191,17 @@ void fault_table::expire(time_point now)
     });
 }
 
-std::optional<fault> fault_table::take(std::string_view method, std::string_view path, time_point now)
+std::optional<fault> fault_table::take(std::string_view method, std::string_view path,
+                                       std::vector<std::string> const& identifiers, time_point now)
 {
     expire(now);
     for (auto& candidate : faults_) {
         if (candidate.method != "*" && candidate.method != method)
             continue;
         if (!path_matches(candidate.path, path))
+            continue;
+        if (candidate.identifier &&
+            std::find(identifiers.begin(), identifiers.end(), *candidate.identifier) == identifiers.end())
             continue;
         auto hit = candidate;
         if (candidate.remaining)

@@ -1,5 +1,5 @@
 // Controls over the emulator's traffic: injected faults, the rate limit and the request log.
-// Sans-I/O: callers pass "now"; the emulator turns decisions into delays and answers.
+// Sans-I/O: callers pass "now", and the emulator turns decisions into delays and responses.
 #pragma once
 
 #include "iso_time.hpp"
@@ -26,7 +26,10 @@ struct fault {
     std::string method = "*";
     /// A path pattern: `*` matches one segment, a final `**` matches the rest of the path.
     std::string path = "/**";
-    /// The status to answer with; 0 answers normally after the delay.
+    /// When set, the fault hits only requests whose JSON body names this entity identifier, as
+    /// `identifier` or in `entities` (objects or strings).
+    std::optional<std::string> identifier;
+    /// The status to respond with; 0 serves the request normally after the delay.
     unsigned status = 0;
     /// Requests still to hit; nullopt means until deleted.
     std::optional<std::size_t> remaining;
@@ -38,7 +41,7 @@ struct fault {
     /// The response body; null sends Port's error shape naming the fault.
     boost::json::value body;
     std::optional<time_point> expires_at;
-    /// Close the connection without answering.
+    /// Close the connection without a response.
     bool reset_connection = false;
 
     boost::json::object to_json() const;
@@ -47,14 +50,20 @@ struct fault {
 /// Returns whether `path` matches the fault pattern `pattern` (see fault::path).
 bool path_matches(std::string_view pattern, std::string_view path);
 
+/// Returns the entity identifiers a request body names: its `identifier`, and the identifiers of
+/// its `entities` array, whose items are entities or identifier strings.
+std::vector<std::string> body_identifiers(boost::json::value const& body);
+
 /// The faults in force, matched in the order they were added.
 class fault_table {
 public:
     /// Adds a fault from its JSON description; 422 naming the bad field when it is invalid.
     api_result add(boost::json::value const& description, time_point now);
 
-    /// Returns the first active fault that matches and counts the hit against it.
-    std::optional<fault> take(std::string_view method, std::string_view path, time_point now);
+    /// Returns the first active fault that matches and counts the hit against it. `identifiers`
+    /// are the entity identifiers that the request body names.
+    std::optional<fault> take(std::string_view method, std::string_view path,
+                              std::vector<std::string> const& identifiers, time_point now);
 
     void clear() { faults_.clear(); }
 
@@ -108,7 +117,7 @@ struct request_record {
     std::string method;
     std::string path;
     std::string query;
-    /// 0 when the connection was reset without an answer.
+    /// 0 when the connection was reset without a response.
     unsigned status = 0;
     time_point time;
 };
