@@ -2,6 +2,7 @@
 #include <ocean/mapping/entity_processor.hpp>
 
 #include "mapping/jq_runtime.hpp"
+#include "mapping/native_expression.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -115,7 +116,7 @@ struct expansion {
 
 /// The input of one mapping run: a raw item, or one element of its itemsToParse array placed under
 /// `name` in a shallow copy of the parent.
-class item_view {
+class item_view final : public detail::path_source {
 public:
     explicit item_view(raw_item& raw) : raw_(raw) {}
 
@@ -126,18 +127,16 @@ public:
 
     raw_item& raw() noexcept { return raw_; }
 
-    enum class path_status { value, error, needs_jq };
-
     /// Resolves `.k1.k2...` on the JSON tree without copying, with jq's rules. A missing member or
     /// a null parent gives null, and indexing a scalar or an array by name is an error.
-    path_status resolve(std::vector<std::string> const& keys, json::value const*& out, std::string& error)
+    status resolve(std::vector<std::string> const& keys, json::value const*& out, std::string& error) override
     {
         if (expansion_ == nullptr)
             return resolve_on(raw_.tree, keys, 0, out, error);
 
         // The identity and non-object parents need the composed object, which only jq builds.
         if (keys.empty() || !raw_.tree.is_object())
-            return path_status::needs_jq;
+            return status::needs_jq;
         if (keys.front() == expansion_->name)
             return resolve_on(element_tree(), keys, 1, out, error);
 
@@ -146,9 +145,9 @@ public:
             if (std::equal(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(common), deleted->begin())) {
                 if (keys.size() >= deleted->size()) {
                     out = nullptr; // inside the deleted array
-                    return path_status::value;
+                    return status::value;
                 }
-                return path_status::needs_jq; // a parent of the deleted array, which jq rebuilt
+                return status::needs_jq; // a parent of the deleted array, which jq rebuilt
             }
         }
         return resolve_on(raw_.tree, keys, 0, out, error);
@@ -169,7 +168,7 @@ public:
     }
 
 private:
-    static path_status resolve_on(json::value const& root, std::vector<std::string> const& keys, std::size_t first,
+    static status resolve_on(json::value const& root, std::vector<std::string> const& keys, std::size_t first,
                                   json::value const*& out, std::string& error)
     {
         json::value const* current = &root;
@@ -182,12 +181,12 @@ private:
             if (object == nullptr) {
                 // The same text jq 1.6 reports for `.b` on a non-object.
                 error = std::string("Cannot index ") + jq_type_name(*current) + " with string \"" + keys[i] + "\"";
-                return path_status::error;
+                return status::error;
             }
             current = object->if_contains(keys[i]);
         }
         out = current;
-        return path_status::value;
+        return status::value;
     }
 
     json::value const& element_tree()
@@ -305,9 +304,9 @@ struct field_value {
     bool maybe_rounded = false;
 };
 
-/// One mapping program. Constants (`"service"`, `true`) and plain paths (`.owner.login`) are
-/// evaluated on the JSON tree, which is faster and keeps large integers exact. Other programs run
-/// in jq, compiled once here.
+/// One mapping program. Constants (`"service"`), plain paths (`.owner.login`) and simple
+/// expressions (`.a // "x"`, `.a == 1 and .b != null`) are evaluated on the JSON tree, which is
+/// faster and keeps large integers exact. Other programs run in jq, compiled once here.
 class field_program {
 public:
     field_program(std::string path, std::string const& display_path, std::string const& source,
@@ -315,10 +314,16 @@ public:
         : path_(std::move(path))
     {
         auto const program = detail::rewrite_single_quotes(source);
-        if (parse_constant(program))
-            return;
-        if (detail::parse_plain_path(program, keys_))
-            form_ = form::path;
+        if (options.native_evaluation) {
+            if (parse_constant(program))
+                return;
+            if (detail::parse_plain_path(program, keys_))
+                form_ = form::path;
+            else if ((native_ = detail::native_expression::parse(program)))
+                form_ = form::native;
+        }
+        // Always compiled unless constant: it reports syntax errors, and it runs when the native
+        // form needs an input that only jq composes.
         auto const compiled = options.allow_environment_access ? program : std::string(no_environment_prefix) + program;
         jq_.emplace(display_path, compiled);
     }
@@ -335,18 +340,33 @@ public:
             out.value = constant_;
             return out;
         }
+        if (form_ == form::native) {
+            auto result = native_->evaluate(item);
+            switch (result.state) {
+            case item_view::status::value:
+                out.state = field_value::status::value;
+                out.value = std::move(result.value);
+                return out;
+            case item_view::status::error:
+                out.state = field_value::status::error;
+                out.error = std::move(result.error);
+                return out;
+            case item_view::status::needs_jq:
+                break;
+            }
+        }
         if (form_ == form::path) {
             json::value const* found = nullptr;
             switch (item.resolve(keys_, found, out.error)) {
-            case item_view::path_status::value:
+            case item_view::status::value:
                 out.state = field_value::status::value;
                 if (found != nullptr)
                     out.value = *found;
                 return out;
-            case item_view::path_status::error:
+            case item_view::status::error:
                 out.state = field_value::status::error;
                 return out;
-            case item_view::path_status::needs_jq:
+            case item_view::status::needs_jq:
                 break;
             }
         }
@@ -357,7 +377,7 @@ public:
     jq_outcome run(item_view& item) const { return jq_->first(item.input()); }
 
 private:
-    enum class form { constant, path, jq };
+    enum class form { constant, path, native, jq };
 
     /// Recognises JSON literals without interpolation: a string, true, false, null or a short
     /// integer, which yield themselves in jq.
@@ -412,6 +432,7 @@ private:
     form form_ = form::jq;
     json::value constant_;
     std::vector<std::string> keys_;
+    std::optional<detail::native_expression> native_;
     std::optional<jq_program> jq_;
 };
 
@@ -602,7 +623,7 @@ private:
             json::value const* found = nullptr;
             std::string error;
             auto const status = view.resolve(program.keys(), found, error);
-            if (status == item_view::path_status::error) {
+            if (status == item_view::status::error) {
                 warn_not_array(index, "failed: jq error: " + error);
                 return;
             }

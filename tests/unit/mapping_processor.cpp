@@ -40,6 +40,37 @@ bool has_misconfiguration(mapping_result const& result, std::string const& path)
     return false;
 }
 
+/// Compares as jq does: numbers by value, so the input's 1.0 (copied natively) equals jq's 1.
+bool same_json(json::value const& left, json::value const& right)
+{
+    if (left.is_number() && right.is_number())
+        return left.to_number<double>() == right.to_number<double>();
+    if (left.is_array() && right.is_array()) {
+        auto const& a = left.get_array();
+        auto const& b = right.get_array();
+        if (a.size() != b.size())
+            return false;
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            if (!same_json(a[i], b[i]))
+                return false;
+        }
+        return true;
+    }
+    if (left.is_object() && right.is_object()) {
+        auto const& a = left.get_object();
+        auto const& b = right.get_object();
+        if (a.size() != b.size())
+            return false;
+        for (auto const& member : a) {
+            auto const* other = b.if_contains(member.key());
+            if (other == nullptr || !same_json(member.value(), *other))
+                return false;
+        }
+        return true;
+    }
+    return left == right;
+}
+
 /// The mapping of the missing-fields case: a GitHub issue with optional members.
 constexpr char const* issue_config = R"(
 resources:
@@ -565,4 +596,65 @@ resources:
     for (std::size_t i = 0; i < expected.misconfigured.size(); ++i)
         BOOST_TEST_REQUIRE(actual.misconfigured[i].item == expected.misconfigured[i].item);
     BOOST_TEST(actual.misconfigured.back().item == 4999u);
+}
+
+BOOST_AUTO_TEST_CASE(native_evaluation_matches_jq)
+{
+    std::vector<std::string> const programs = {
+        ".a", ".a.b", "\"k\"", ".\"a\"", ".", ".a // \"d\"", ".a.b // .c", ".a // .b // \"z\"", ".a == 1", ".a != null",
+        ".a == .b", ".a and .b", ".a or .b", "(.a == 1) | not", ".a | not", ".x.y == 1", ".a == 1 and .b.c",
+        "false and .a.b.c", "true or .a.b", ".a.b == .a.c", "(.a // .b) == 1", ".a == {\"b\": false}", "null",
+        ".a == [1]", ".b == \"s\" or .c == 3",
+    };
+    std::vector<std::string> const inputs = {
+        R"({"a":1,"b":1})",
+        R"({"a":null})",
+        R"({"a":"s","b":[1]})",
+        R"({"a":{"b":false},"c":3})",
+        R"({"a":false,"b":true})",
+        R"({})",
+        R"({"x":"str"})",
+        R"({"a":[1.0],"b":"s"})",
+        R"({"a":1.0,"b":1})",
+        R"([1,2])",
+    };
+
+    json::object properties;
+    for (std::size_t i = 0; i < programs.size(); ++i)
+        properties["p" + std::to_string(i)] = programs[i];
+    auto config = port_app_config::from_yaml(R"(
+resources:
+  - kind: k
+    port:
+      entity:
+        mappings: { identifier: '"id"', blueprint: '"b"' }
+)");
+    config.resources[0].mappings["properties"] = properties;
+
+    entity_processor const native(config);
+    entity_processor const jq_only(config, {.native_evaluation = false});
+    for (auto const& input : inputs) {
+        auto const expected = map_one(jq_only, "k", input);
+        auto const actual = map_one(native, "k", input);
+
+        BOOST_TEST_REQUIRE(expected.passed.size() == 1u);
+        BOOST_TEST_REQUIRE(actual.passed.size() == 1u);
+        for (std::size_t i = 0; i < programs.size(); ++i) {
+            BOOST_TEST_CONTEXT("program " << programs[i] << " on " << input)
+            {
+                auto const key = "p" + std::to_string(i);
+                auto const& got = actual.passed[0].properties.at(key);
+                auto const& want = expected.passed[0].properties.at(key);
+                BOOST_TEST(same_json(got, want), json::serialize(got) << " != " << json::serialize(want));
+            }
+        }
+        BOOST_TEST_REQUIRE(actual.misconfigured.size() == expected.misconfigured.size());
+        for (std::size_t i = 0; i < expected.misconfigured.size(); ++i) {
+            BOOST_TEST_CONTEXT("misconfiguration " << i << " on " << input)
+            {
+                BOOST_TEST(actual.misconfigured[i].path == expected.misconfigured[i].path);
+                BOOST_TEST(actual.misconfigured[i].message == expected.misconfigured[i].message);
+            }
+        }
+    }
 }

@@ -50,6 +50,10 @@ struct mapping_result {
 struct processor_options {
     /// When false, jq programs cannot read environment variables ($ENV, env).
     bool allow_environment_access = true;
+    /// When true, constants, object paths and simple expressions (`==`, `!=`, `and`, `or`, `//`,
+    /// `| not`) are evaluated on the Boost.JSON tree with jq 1.6's results, which is faster and
+    /// keeps integers beyond 2^53 exact. When false, every program runs in jq.
+    bool native_evaluation = true;
 };
 
 /// Compiles every jq program of a port-app-config once; map() then runs them per item.
