@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks the SDK's entity mapping against the jq CLI on generated repository items.
 #
-# Builds bench_mapping into build-bench/ (Release), generates the items once (200,000 by
-# default, about 2 KB each, as JSON lines), checks that the SDK and jq produce the same entities
-# on the first 2,000 items, then times the SDK on 1 and 2 threads and `jq -c` on the same file.
+# Builds bench_mapping into build-bench/ (Release) and generates the items once: 200,000 by
+# default, about 2 KB each, as JSON lines. It checks that the SDK and jq produce the same entities
+# on the first 2,000 items. Then it times the SDK on 1 and 2 threads and `jq -c` on the same file.
 # Environment: OCEAN_BENCH_ITEMS (item count), OCEAN_BENCH_BUILD (build directory).
 set -euo pipefail
 

@@ -705,8 +705,13 @@ private:
         }
 
         // A numeric identifier (`.id`) is sent as its decimal text, which Port takes.
-        if (entity.identifier.is_number())
+        if (entity.identifier.is_int64() || entity.identifier.is_uint64()) {
             entity.identifier = json::string(json::serialize(entity.identifier));
+        } else if (entity.identifier.is_double()) {
+            // jq's text (`1.5`), which is what `tostring` would have given.
+            jv_ref number(jv_number(entity.identifier.get_double()));
+            entity.identifier = json::string(detail::dump_text(number.get()));
+        }
 
         std::string skip_reason;
         if (is_missing(entity.identifier))
@@ -721,6 +726,13 @@ private:
                 result_.warnings.push_back(where(index, element) + ": entity skipped because " + skip_reason);
             }
             return;
+        }
+
+        // jq turns a missing id into "null" under `tostring`; Port would then get an entity named null.
+        if (passed && entity.identifier.is_string() && entity.identifier.get_string() == "null") {
+            result_.warnings.push_back(where(index, element) +
+                                       ": identifier is the string \"null\", probably a missing value passed "
+                                       "through tostring");
         }
 
         entity.blueprint = std::string(blueprint.get_string());

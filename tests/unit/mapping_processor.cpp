@@ -171,6 +171,25 @@ BOOST_AUTO_TEST_CASE(null_identifier_skips_entity)
     BOOST_TEST(result.warnings[0].find("identifier mapped to null") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(null_text_identifier_warns)
+{
+    auto const processor = make_processor(R"(
+resources:
+  - kind: issue
+    port:
+      entity:
+        mappings: { identifier: .issue.id | tostring, blueprint: '"githubIssue"' }
+)");
+    auto const result = map_one(processor, "issue", R"({"issue":{"title":"Id is missing"}})");
+
+    // jq-faithful: the entity is produced, but the caller is told why its name is "null".
+    BOOST_TEST_REQUIRE(result.passed.size() == 1u);
+    BOOST_TEST(result.passed[0].identifier == json::value("null"));
+    BOOST_TEST_REQUIRE(result.warnings.size() == 1u);
+    BOOST_TEST(result.warnings[0] == "kind \"issue\" (resources[0]), item 0: identifier is the string \"null\", "
+                                     "probably a missing value passed through tostring");
+}
+
 BOOST_AUTO_TEST_CASE(selector_false_maps_into_failed)
 {
     auto const processor = make_processor(issue_config);

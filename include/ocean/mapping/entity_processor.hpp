@@ -29,7 +29,8 @@ struct mapping_result {
     /// Entities of items that failed the selector (mapped too, so callers can delete them).
     std::vector<port::entity> failed;
     std::vector<misconfiguration> misconfigured;
-    /// Items skipped because identifier or blueprint mapped to null.
+    /// Items that passed the selector but were skipped because identifier or blueprint mapped to
+    /// null, false or an empty string (Port Ocean's test for a usable value).
     std::size_t skipped = 0;
     /// Hard errors (selector not boolean or failing, ...), each naming the kind and the item.
     std::vector<std::string> errors;
