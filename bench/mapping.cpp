@@ -15,6 +15,7 @@
 #include <fstream>
 #include <functional>
 #include <latch>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -112,7 +113,7 @@ int main(int argc, char** argv)
         std::vector<std::string> serialised(threads);
         // One arena per parsing thread, emptied after each batch: an integration that parses a
         // page of API results would do the same, and it spares malloc a free per JSON node.
-        std::vector<json::monotonic_resource> arenas(threads);
+        std::vector<std::unique_ptr<json::monotonic_resource>> arenas(threads);
         std::vector<std::vector<json::value>> parsed_parts(threads);
         auto const start = std::chrono::steady_clock::now();
 
@@ -128,12 +129,14 @@ int main(int argc, char** argv)
                 break;
 
             items.clear();
+            // New arenas rather than release(): in Boost 1.81 release() keeps the grown block
+            // size, so the blocks kept doubling batch after batch until allocation failed.
             for (auto& arena : arenas)
-                arena.release();
+                arena = std::make_unique<json::monotonic_resource>();
             // Move construction keeps a value's arena, while assignment would copy it into the
             // target's, so each thread fills its own vector and the vectors are then moved.
             run_parts(pool, threads, count, [&](std::size_t part, std::size_t first, std::size_t last) {
-                json::storage_ptr const storage(&arenas[part]);
+                json::storage_ptr const storage(arenas[part].get());
                 auto& parsed = parsed_parts[part];
                 parsed.clear();
                 for (std::size_t i = first; i < last; ++i)
