@@ -373,7 +373,10 @@ public:
         return run_jq(item);
     }
 
-    /// Runs the jq program and returns its raw first output.
+    /// True unless the program is a constant, which is never compiled.
+    bool has_jq() const noexcept { return jq_.has_value(); }
+
+    /// Runs the jq program and returns its raw first output. Requires has_jq().
     jq_outcome run(item_view& item) const { return jq_->first(item.input()); }
 
 private:
@@ -637,6 +640,12 @@ private:
                 item_view element_view(parent, &element, jv_ref());
                 map_one(element_view, index, element_index++);
             }
+            return;
+        }
+
+        if (!program.has_jq()) {
+            // A constant: the only ones recognised are strings, booleans, null and integers.
+            warn_not_array(index, "must yield an array, got " + quote_value(program.evaluate(view).value));
             return;
         }
 

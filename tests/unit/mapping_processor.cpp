@@ -439,6 +439,7 @@ BOOST_AUTO_TEST_CASE(items_to_parse_edge_cases)
         {R"("labels":[],)", 0, ""},
         {"", 1, "must yield an array, got null"},
         {R"("labels":{"id":61,"name":"team:core"},)", 1, "must yield an array, got object"},
+        {R"("labels":"team:core",)", 1, "must yield an array, got string \"team:core\""},
     };
     for (auto const& row : rows) {
         auto const text = std::string(R"({"pull_request":{)") + row.labels +
@@ -454,6 +455,24 @@ BOOST_AUTO_TEST_CASE(items_to_parse_edge_cases)
             BOOST_TEST(result.warnings[0].find("kind \"pull_request\"") != std::string::npos);
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(items_to_parse_constant_warns)
+{
+    auto const processor = make_processor(R"(
+resources:
+  - kind: k
+    port:
+      itemsToParse: '"not a list"'
+      entity:
+        mappings: { identifier: .item, blueprint: '"b"' }
+)");
+    auto const result = map_one(processor, "k", R"({"a":1})");
+
+    BOOST_TEST(result.passed.empty());
+    BOOST_TEST_REQUIRE(result.warnings.size() == 1u);
+    BOOST_TEST(result.warnings[0] == "kind \"k\" (resources[0]), item 0: port.itemsToParse must yield an array, "
+                                     "got string \"not a list\"; item skipped");
 }
 
 BOOST_AUTO_TEST_CASE(items_to_parse_shadows_item_key)
