@@ -35,7 +35,8 @@ struct mapping_result {
     /// Hard errors (selector not boolean or failing, ...), each naming the kind and the item.
     std::vector<std::string> errors;
     /// Items not mapped for a reason worth a warning (itemsToParse not an array, identifier or
-    /// blueprint null), and large integers that jq may have rounded; each names the kind.
+    /// blueprint null), identifiers that are the string "null", and integers beyond 2^53 that jq
+    /// may have rounded. Each names the kind and the item.
     std::vector<std::string> warnings;
 
     /// True when nothing went wrong: no misconfigured field, skipped entity, error or warning.
