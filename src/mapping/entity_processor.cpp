@@ -314,6 +314,8 @@ public:
         : path_(std::move(path))
     {
         auto const program = detail::rewrite_single_quotes(source);
+        jq_source_ = options.allow_environment_access ? program : std::string(no_environment_prefix) + program;
+        jq_display_path_ = display_path;
         if (options.native_evaluation) {
             if (parse_constant(program))
                 return;
@@ -322,10 +324,11 @@ public:
             else if ((native_ = detail::native_expression::parse(program)))
                 form_ = form::native;
         }
-        // Always compiled unless constant: it reports syntax errors, and it runs when the native
-        // form needs an input that only jq composes.
-        auto const compiled = options.allow_environment_access ? program : std::string(no_environment_prefix) + program;
-        jq_.emplace(display_path, compiled);
+        // A native program is valid jq, so its compilation waits until an input that only jq can
+        // compose needs it (jq 1.6 takes tens of milliseconds per compilation). Any other program
+        // is compiled now, which also reports its syntax errors.
+        if (form_ == form::jq)
+            compiled_jq();
     }
 
     std::string const& path() const noexcept { return path_; }
@@ -373,11 +376,11 @@ public:
         return run_jq(item);
     }
 
-    /// True unless the program is a constant, which is never compiled.
-    bool has_jq() const noexcept { return jq_.has_value(); }
+    /// True when evaluate() always runs jq on an item without itemsToParse.
+    bool runs_in_jq() const noexcept { return form_ == form::jq; }
 
-    /// Runs the jq program and returns its raw first output. Requires has_jq().
-    jq_outcome run(item_view& item) const { return jq_->first(item.input()); }
+    /// Runs the program in jq and returns its raw first output, whatever its form.
+    jq_outcome run(item_view& item) const { return compiled_jq().first(item.input()); }
 
 private:
     enum class form { constant, path, native, jq };
@@ -409,10 +412,17 @@ private:
         return true;
     }
 
+    jq_program const& compiled_jq() const
+    {
+        if (!jq_)
+            jq_.emplace(jq_display_path_, jq_source_);
+        return *jq_;
+    }
+
     field_value run_jq(item_view& item) const
     {
         field_value out;
-        auto outcome = jq_->first(item.input());
+        auto outcome = compiled_jq().first(item.input());
         switch (outcome.state) {
         case jq_outcome::status::value:
             out.state = field_value::status::value;
@@ -436,7 +446,10 @@ private:
     json::value constant_;
     std::vector<std::string> keys_;
     std::optional<detail::native_expression> native_;
-    std::optional<jq_program> jq_;
+    std::string jq_source_;
+    std::string jq_display_path_;
+    /// Compiled on first use; an instance is used by one thread at a time, so no lock is needed.
+    mutable std::optional<jq_program> jq_;
 };
 
 /// A mapping value: one program, or a search query whose leaves are programs.
@@ -623,6 +636,7 @@ private:
 
         item_view view(raw);
         if (program.is_plain_path()) {
+            // Resolved in place, so the elements are not even copied.
             json::value const* found = nullptr;
             std::string error;
             auto const status = view.resolve(program.keys(), found, error);
@@ -635,17 +649,22 @@ private:
                                           (found == nullptr ? std::string("null") : quote_value(*found)));
                 return;
             }
-            std::size_t element_index = 0;
-            for (auto const& element : found->get_array()) {
-                item_view element_view(parent, &element, jv_ref());
-                map_one(element_view, index, element_index++);
-            }
+            map_elements(parent, found->get_array(), index);
             return;
         }
 
-        if (!program.has_jq()) {
-            // A constant: the only ones recognised are strings, booleans, null and integers.
-            warn_not_array(index, "must yield an array, got " + quote_value(program.evaluate(view).value));
+        if (!program.runs_in_jq()) {
+            // A constant or a native expression such as `.labels // []`.
+            auto const result = program.evaluate(view);
+            if (result.state == field_value::status::error) {
+                warn_not_array(index, "failed: jq error: " + result.error);
+                return;
+            }
+            if (!result.value.is_array()) {
+                warn_not_array(index, "must yield an array, got " + quote_value(result.value));
+                return;
+            }
+            map_elements(parent, result.value.get_array(), index);
             return;
         }
 
@@ -666,6 +685,15 @@ private:
         for (int i = 0; i < length; ++i) {
             item_view element_view(parent, nullptr, jv_ref(jv_array_get(outcome.value.copy(), i)));
             map_one(element_view, index, static_cast<std::size_t>(i));
+        }
+    }
+
+    void map_elements(expansion& parent, json::array const& elements, std::size_t index)
+    {
+        std::size_t element_index = 0;
+        for (auto const& element : elements) {
+            item_view element_view(parent, &element, jv_ref());
+            map_one(element_view, index, element_index++);
         }
     }
 

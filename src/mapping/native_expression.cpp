@@ -214,8 +214,13 @@ private:
             ++end;
         if (end - position_ > 15 || (end < text_.size() && (text_[end] == '.' || text_[end] == 'e' || text_[end] == 'E')))
             return nullptr;
+        // JSON rejects leading zeros (`007`), which jq reads as 7; jq then evaluates the program.
+        boost::system::error_code ec;
+        auto value = json::parse(text_.substr(position_, end - position_), ec);
+        if (ec)
+            return nullptr;
         auto out = std::make_unique<node>();
-        out->literal = json::parse(text_.substr(position_, end - position_));
+        out->literal = std::move(value);
         position_ = end;
         return out;
     }

@@ -475,6 +475,28 @@ resources:
                                      "got string \"not a list\"; item skipped");
 }
 
+BOOST_AUTO_TEST_CASE(items_to_parse_native_default)
+{
+    auto const processor = make_processor(R"(
+resources:
+  - kind: team
+    port:
+      itemsToParse: .members // .owners
+      entity:
+        mappings: { identifier: .item.login, blueprint: '"user"', properties: { team: .name, rest: .members } }
+)");
+    auto const result = map_one(processor, "team", R"({"name":"core","owners":[{"login":"ann"},{"login":"bob"}]})");
+    auto const empty = map_one(processor, "team", R"({"name":"core","members":false})");
+
+    BOOST_TEST_REQUIRE(result.passed.size() == 2u);
+    BOOST_TEST(result.passed[0].identifier == json::value("ann"));
+    BOOST_TEST(result.passed[1].identifier == json::value("bob"));
+    BOOST_TEST(result.passed[1].properties.at("team") == json::value("core"));
+    BOOST_TEST(empty.passed.empty());
+    BOOST_TEST_REQUIRE(empty.warnings.size() == 1u);
+    BOOST_TEST(empty.warnings[0].find("must yield an array, got null") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(items_to_parse_shadows_item_key)
 {
     auto const processor = make_processor(label_config);
