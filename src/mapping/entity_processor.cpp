@@ -298,12 +298,12 @@ compiled_resource compile_resource(resource_config const& config, std::size_t in
     compiled_resource out;
     out.config = &config;
     out.name = "resources[" + std::to_string(index) + "]";
-    out.selector =
-        std::make_unique<field_program>("selector.query", out.name + ".", config.selector_query, options);
+    out.selector = std::make_unique<field_program>("selector.query", out.name + ".selector.query",
+                                                   config.selector_query, options);
 
     if (config.items_to_parse) {
-        out.items_to_parse =
-            std::make_unique<field_program>("port.itemsToParse", out.name + ".", *config.items_to_parse, options);
+        out.items_to_parse = std::make_unique<field_program>("port.itemsToParse", out.name + ".port.itemsToParse",
+                                                             *config.items_to_parse, options);
         std::vector<std::string> keys;
         if (config.items_to_parse_top_level_transform &&
             detail::parse_leading_path(detail::rewrite_single_quotes(*config.items_to_parse), keys))

@@ -608,6 +608,43 @@ resources:
     }
 }
 
+BOOST_AUTO_TEST_CASE(compile_error_names_selector)
+{
+    auto config = port_app_config::from_yaml(R"(
+resources:
+  - kind: repo
+    port:
+      entity:
+        mappings: { identifier: .name, blueprint: '"repo"' }
+  - kind: team
+    port:
+      entity:
+        mappings: { identifier: .name, blueprint: '"team"' }
+)");
+    struct case_row {
+        char const* program;
+        bool items_to_parse;
+        char const* message_start;
+    };
+    std::vector<case_row> const rows = {
+        {".a |", false, "resources[1].selector.query: jq compile error: syntax error, unexpected $end"},
+        {"map(", true, "resources[1].port.itemsToParse: jq compile error: syntax error, unexpected $end"},
+    };
+    for (auto const& row : rows) {
+        auto broken = config;
+        if (row.items_to_parse)
+            broken.resources[1].items_to_parse = row.program;
+        else
+            broken.resources[1].selector_query = row.program;
+        try {
+            entity_processor processor(broken);
+            BOOST_FAIL("the processor compiled " << row.program);
+        } catch (ocean::config_error const& e) {
+            BOOST_TEST(std::string(e.what()).starts_with(row.message_start), e.what());
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(unknown_kind_yields_nothing)
 {
     auto const processor = make_processor(issue_config);
