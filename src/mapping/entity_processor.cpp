@@ -1,7 +1,10 @@
 #include <ocean/error.hpp>
 #include <ocean/mapping/entity_processor.hpp>
 
+#include "mapping/item_view.hpp"
 #include "mapping/jq_runtime.hpp"
+#include "mapping/large_integers.hpp"
+#include "mapping/native_expression.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -13,10 +16,14 @@
 namespace ocean::mapping {
 
 namespace json = boost::json;
+using detail::expansion;
+using detail::item_view;
 using detail::jq_outcome;
 using detail::jq_program;
+using detail::jq_type_name;
 using detail::jv_ref;
-using detail::large_integer;
+using detail::raw_item;
+using detail::restore_large_integers;
 
 namespace {
 
@@ -24,32 +31,8 @@ namespace {
 /// environment access is switched off.
 constexpr std::string_view no_environment_prefix = "def env: {}; {} as $ENV | ";
 
-/// Integers of larger magnitude may have been rounded by libjq's doubles.
-constexpr double max_exact_double = 9007199254740992.0; // 2^53
-
 /// Maximum length of a value quoted in a message, so a huge item does not flood logs.
 constexpr std::size_t max_quoted_value = 80;
-
-char const* jq_type_name(json::value const& value)
-{
-    switch (value.kind()) {
-    case json::kind::null:
-        return "null";
-    case json::kind::bool_:
-        return "boolean";
-    case json::kind::int64:
-    case json::kind::uint64:
-    case json::kind::double_:
-        return "number";
-    case json::kind::string:
-        return "string";
-    case json::kind::array:
-        return "array";
-    case json::kind::object:
-        return "object";
-    }
-    return "unknown";
-}
 
 std::string quote_value(json::value const& value)
 {
@@ -59,237 +42,6 @@ std::string quote_value(json::value const& value)
         text += "...";
     }
     return std::string(jq_type_name(value)) + " " + text;
-}
-
-// ---- inputs -------------------------------------------------------------------------------------
-
-/// A raw item with its jv form, built at most once and only when some program needs jq.
-struct raw_item {
-    json::value const& tree;
-    std::optional<jv_ref> converted;
-    /// Integers beyond 2^53 met while converting `tree`.
-    std::vector<large_integer> large;
-
-    jv get()
-    {
-        if (!converted)
-            converted.emplace(detail::to_jv(tree, &large));
-        return converted->get();
-    }
-};
-
-/// The parent shared by every element of one item's itemsToParse array: the raw item, minus the
-/// parsed array when the top-level transform is on. Built once per raw item, when jq needs it.
-struct expansion {
-    raw_item& raw;
-    std::string_view name;
-    /// Path deleted from the parent, or null.
-    std::vector<std::string> const* deleted;
-    std::optional<jv_ref> parent;
-
-    jv parent_jv()
-    {
-        if (parent)
-            return parent->get();
-
-        jv_ref base(jv_copy(raw.get()));
-        if (base.kind() != JV_KIND_OBJECT) {
-            // Only an object can take the element under `name`.
-            parent.emplace(jv_object());
-            return parent->get();
-        }
-        if (deleted == nullptr) {
-            parent.emplace(base.release());
-            return parent->get();
-        }
-
-        jv path = jv_array();
-        for (auto const& key : *deleted)
-            path = jv_array_append(path, jv_string_sized(key.data(), static_cast<int>(key.size())));
-        jv_ref pruned(jv_delpaths(base.copy(), jv_array_append(jv_array(), path)));
-        // del() fails when the path crosses a scalar; the parent then keeps everything.
-        parent.emplace(pruned.valid() ? pruned.release() : base.release());
-        return parent->get();
-    }
-};
-
-/// The input of one mapping run: a raw item, or one element of its itemsToParse array placed under
-/// `name` in a shallow copy of the parent.
-class item_view {
-public:
-    explicit item_view(raw_item& raw) : raw_(raw) {}
-
-    item_view(expansion& parent, json::value const* element_tree, jv_ref element_jv)
-        : raw_(parent.raw), expansion_(&parent), element_tree_(element_tree), element_jv_(std::move(element_jv))
-    {
-    }
-
-    raw_item& raw() noexcept { return raw_; }
-
-    enum class path_status { value, error, needs_jq };
-
-    /// Resolves `.k1.k2...` on the JSON tree without copying, with jq's rules. A missing member or
-    /// a null parent gives null, and indexing a scalar or an array by name is an error.
-    path_status resolve(std::vector<std::string> const& keys, json::value const*& out, std::string& error)
-    {
-        if (expansion_ == nullptr)
-            return resolve_on(raw_.tree, keys, 0, out, error);
-
-        // The identity and non-object parents need the composed object, which only jq builds.
-        if (keys.empty() || !raw_.tree.is_object())
-            return path_status::needs_jq;
-        if (keys.front() == expansion_->name)
-            return resolve_on(element_tree(), keys, 1, out, error);
-
-        if (auto const* deleted = expansion_->deleted) {
-            auto const common = std::min(keys.size(), deleted->size());
-            if (std::equal(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(common), deleted->begin())) {
-                if (keys.size() >= deleted->size()) {
-                    out = nullptr; // inside the deleted array
-                    return path_status::value;
-                }
-                return path_status::needs_jq; // a parent of the deleted array, which jq rebuilt
-            }
-        }
-        return resolve_on(raw_.tree, keys, 0, out, error);
-    }
-
-    /// Returns the jv input for jq, building it on first use.
-    jv input()
-    {
-        if (expansion_ == nullptr)
-            return raw_.get();
-        if (!composed_) {
-            jv element = element_jv_.valid() ? element_jv_.copy() : detail::to_jv(*element_tree_, &raw_.large);
-            auto const& name = expansion_->name;
-            composed_.emplace(jv_object_set(jv_copy(expansion_->parent_jv()),
-                                            jv_string_sized(name.data(), static_cast<int>(name.size())), element));
-        }
-        return composed_->get();
-    }
-
-private:
-    static path_status resolve_on(json::value const& root, std::vector<std::string> const& keys, std::size_t first,
-                                  json::value const*& out, std::string& error)
-    {
-        json::value const* current = &root;
-        for (std::size_t i = first; i < keys.size(); ++i) {
-            if (current == nullptr || current->is_null()) {
-                current = nullptr;
-                continue;
-            }
-            auto const* object = current->if_object();
-            if (object == nullptr) {
-                // The same text jq 1.6 reports for `.b` on a non-object.
-                error = std::string("Cannot index ") + jq_type_name(*current) + " with string \"" + keys[i] + "\"";
-                return path_status::error;
-            }
-            current = object->if_contains(keys[i]);
-        }
-        out = current;
-        return path_status::value;
-    }
-
-    json::value const& element_tree()
-    {
-        if (element_tree_ == nullptr) {
-            element_storage_ = detail::to_json(element_jv_.get());
-            element_tree_ = &*element_storage_;
-        }
-        return *element_tree_;
-    }
-
-    raw_item& raw_;
-    expansion* expansion_ = nullptr;
-    json::value const* element_tree_ = nullptr;
-    std::optional<json::value> element_storage_;
-    jv_ref element_jv_;
-    std::optional<jv_ref> composed_;
-};
-
-// ---- large integers -----------------------------------------------------------------------------
-
-bool looks_like_number_text(json::string const& text)
-{
-    if (text.size() < 16 || text.size() > 32)
-        return false;
-    for (char c : text) {
-        if (!((c >= '0' && c <= '9') || c == '-' || c == '+' || c == 'e' || c == 'E' || c == '.'))
-            return false;
-    }
-    return true;
-}
-
-/// Finds the one exact input integer whose double is `approximation`. Returns null when none or
-/// several distinct integers match.
-json::value const* find_exact(std::vector<large_integer> const& large, double approximation, bool& ambiguous)
-{
-    json::value const* found = nullptr;
-    for (auto const& candidate : large) {
-        if (candidate.approximation != approximation)
-            continue;
-        if (found != nullptr && *found != candidate.exact) {
-            ambiguous = true;
-            return nullptr;
-        }
-        found = &candidate.exact;
-    }
-    return found;
-}
-
-/// Puts back the exact input integers that jq turned into doubles, in numbers and in the decimal
-/// text `tostring` makes of them. Returns false when a rounded integer could not be matched to
-/// exactly one input integer.
-// NOTE: the match is by value, so a computed result that happens to equal the double of an input
-// integer (`.id + 1` near 2^63) is taken for a copy of that integer.
-bool restore_large_integers(json::value& value, std::vector<large_integer> const& large)
-{
-    switch (value.kind()) {
-    case json::kind::int64:
-    case json::kind::uint64:
-    case json::kind::double_: {
-        double const number = value.to_number<double>();
-        if (number > -max_exact_double && number < max_exact_double)
-            return true;
-        bool ambiguous = false;
-        if (auto const* exact = find_exact(large, number, ambiguous)) {
-            value = *exact;
-            return true;
-        }
-        return false;
-    }
-    case json::kind::string: {
-        auto& text = value.get_string();
-        if (!looks_like_number_text(text))
-            return true;
-        for (auto const& candidate : large) {
-            jv_ref number(jv_number(candidate.approximation));
-            if (detail::dump_text(number.get()) != std::string_view(text))
-                continue;
-            bool ambiguous = false;
-            if (auto const* exact = find_exact(large, candidate.approximation, ambiguous)) {
-                value = json::string(json::serialize(*exact));
-                return true;
-            }
-            return false;
-        }
-        return true;
-    }
-    case json::kind::array: {
-        bool exact = true;
-        for (auto& element : value.get_array())
-            exact = restore_large_integers(element, large) && exact;
-        return exact;
-    }
-    case json::kind::object: {
-        bool exact = true;
-        for (auto& member : value.get_object())
-            exact = restore_large_integers(member.value(), large) && exact;
-        return exact;
-    }
-    default:
-        return true;
-    }
 }
 
 // ---- programs -----------------------------------------------------------------------------------
@@ -305,9 +57,9 @@ struct field_value {
     bool maybe_rounded = false;
 };
 
-/// One mapping program. Constants (`"service"`, `true`) and plain paths (`.owner.login`) are
-/// evaluated on the JSON tree, which is faster and keeps large integers exact. Other programs run
-/// in jq, compiled once here.
+/// One mapping program. Constants (`"service"`), plain paths (`.owner.login`) and simple
+/// expressions (`.a // "x"`, `.a == 1 and .b != null`) are evaluated on the JSON tree, which is
+/// faster and keeps large integers exact. Other programs run in jq, compiled once here.
 class field_program {
 public:
     field_program(std::string path, std::string const& display_path, std::string const& source,
@@ -315,12 +67,21 @@ public:
         : path_(std::move(path))
     {
         auto const program = detail::rewrite_single_quotes(source);
-        if (parse_constant(program))
-            return;
-        if (detail::parse_plain_path(program, keys_))
-            form_ = form::path;
-        auto const compiled = options.allow_environment_access ? program : std::string(no_environment_prefix) + program;
-        jq_.emplace(display_path, compiled);
+        jq_source_ = options.allow_environment_access ? program : std::string(no_environment_prefix) + program;
+        jq_display_path_ = display_path;
+        if (options.native_evaluation) {
+            if (parse_constant(program))
+                return;
+            if (detail::parse_plain_path(program, keys_))
+                form_ = form::path;
+            else if ((native_ = detail::native_expression::parse(program)))
+                form_ = form::native;
+        }
+        // A native program is valid jq, so its compilation waits until an input that only jq can
+        // compose needs it (jq 1.6 takes tens of milliseconds per compilation). Any other program
+        // is compiled now, which also reports its syntax errors.
+        if (form_ == form::jq)
+            compiled_jq();
     }
 
     std::string const& path() const noexcept { return path_; }
@@ -335,29 +96,47 @@ public:
             out.value = constant_;
             return out;
         }
+        if (form_ == form::native) {
+            auto result = native_->evaluate(item);
+            switch (result.state) {
+            case item_view::status::value:
+                out.state = field_value::status::value;
+                out.value = std::move(result.value);
+                return out;
+            case item_view::status::error:
+                out.state = field_value::status::error;
+                out.error = std::move(result.error);
+                return out;
+            case item_view::status::needs_jq:
+                break;
+            }
+        }
         if (form_ == form::path) {
             json::value const* found = nullptr;
             switch (item.resolve(keys_, found, out.error)) {
-            case item_view::path_status::value:
+            case item_view::status::value:
                 out.state = field_value::status::value;
                 if (found != nullptr)
                     out.value = *found;
                 return out;
-            case item_view::path_status::error:
+            case item_view::status::error:
                 out.state = field_value::status::error;
                 return out;
-            case item_view::path_status::needs_jq:
+            case item_view::status::needs_jq:
                 break;
             }
         }
         return run_jq(item);
     }
 
-    /// Runs the jq program and returns its raw first output.
-    jq_outcome run(item_view& item) const { return jq_->first(item.input()); }
+    /// True when evaluate() always runs jq on an item without itemsToParse.
+    bool runs_in_jq() const noexcept { return form_ == form::jq; }
+
+    /// Runs the program in jq and returns its raw first output, whatever its form.
+    jq_outcome run(item_view& item) const { return compiled_jq().first(item.input()); }
 
 private:
-    enum class form { constant, path, jq };
+    enum class form { constant, path, native, jq };
 
     /// Recognises JSON literals without interpolation: a string, true, false, null or a short
     /// integer, which yield themselves in jq.
@@ -386,10 +165,17 @@ private:
         return true;
     }
 
+    jq_program const& compiled_jq() const
+    {
+        if (!jq_)
+            jq_.emplace(jq_display_path_, jq_source_);
+        return *jq_;
+    }
+
     field_value run_jq(item_view& item) const
     {
         field_value out;
-        auto outcome = jq_->first(item.input());
+        auto outcome = compiled_jq().first(item.input());
         switch (outcome.state) {
         case jq_outcome::status::value:
             out.state = field_value::status::value;
@@ -412,7 +198,11 @@ private:
     form form_ = form::jq;
     json::value constant_;
     std::vector<std::string> keys_;
-    std::optional<jq_program> jq_;
+    std::optional<detail::native_expression> native_;
+    std::string jq_source_;
+    std::string jq_display_path_;
+    /// Compiled on first use; an instance is used by one thread at a time, so no lock is needed.
+    mutable std::optional<jq_program> jq_;
 };
 
 /// A mapping value: one program, or a search query whose leaves are programs.
@@ -508,12 +298,12 @@ compiled_resource compile_resource(resource_config const& config, std::size_t in
     compiled_resource out;
     out.config = &config;
     out.name = "resources[" + std::to_string(index) + "]";
-    out.selector =
-        std::make_unique<field_program>("selector.query", out.name + ".", config.selector_query, options);
+    out.selector = std::make_unique<field_program>("selector.query", out.name + ".selector.query",
+                                                   config.selector_query, options);
 
     if (config.items_to_parse) {
-        out.items_to_parse =
-            std::make_unique<field_program>("port.itemsToParse", out.name + ".", *config.items_to_parse, options);
+        out.items_to_parse = std::make_unique<field_program>("port.itemsToParse", out.name + ".port.itemsToParse",
+                                                             *config.items_to_parse, options);
         std::vector<std::string> keys;
         if (config.items_to_parse_top_level_transform &&
             detail::parse_leading_path(detail::rewrite_single_quotes(*config.items_to_parse), keys))
@@ -599,10 +389,11 @@ private:
 
         item_view view(raw);
         if (program.is_plain_path()) {
+            // Resolved in place, so the elements are not even copied.
             json::value const* found = nullptr;
             std::string error;
             auto const status = view.resolve(program.keys(), found, error);
-            if (status == item_view::path_status::error) {
+            if (status == item_view::status::error) {
                 warn_not_array(index, "failed: jq error: " + error);
                 return;
             }
@@ -611,11 +402,22 @@ private:
                                           (found == nullptr ? std::string("null") : quote_value(*found)));
                 return;
             }
-            std::size_t element_index = 0;
-            for (auto const& element : found->get_array()) {
-                item_view element_view(parent, &element, jv_ref());
-                map_one(element_view, index, element_index++);
+            map_elements(parent, found->get_array(), index);
+            return;
+        }
+
+        if (!program.runs_in_jq()) {
+            // A constant or a native expression such as `.labels // []`.
+            auto const result = program.evaluate(view);
+            if (result.state == field_value::status::error) {
+                warn_not_array(index, "failed: jq error: " + result.error);
+                return;
             }
+            if (!result.value.is_array()) {
+                warn_not_array(index, "must yield an array, got " + quote_value(result.value));
+                return;
+            }
+            map_elements(parent, result.value.get_array(), index);
             return;
         }
 
@@ -636,6 +438,15 @@ private:
         for (int i = 0; i < length; ++i) {
             item_view element_view(parent, nullptr, jv_ref(jv_array_get(outcome.value.copy(), i)));
             map_one(element_view, index, static_cast<std::size_t>(i));
+        }
+    }
+
+    void map_elements(expansion& parent, json::array const& elements, std::size_t index)
+    {
+        std::size_t element_index = 0;
+        for (auto const& element : elements) {
+            item_view element_view(parent, &element, jv_ref());
+            map_one(element_view, index, element_index++);
         }
     }
 
@@ -684,8 +495,13 @@ private:
         }
 
         // A numeric identifier (`.id`) is sent as its decimal text, which Port takes.
-        if (entity.identifier.is_number())
+        if (entity.identifier.is_int64() || entity.identifier.is_uint64()) {
             entity.identifier = json::string(json::serialize(entity.identifier));
+        } else if (entity.identifier.is_double()) {
+            // jq's text (`1.5`), which is what `tostring` would have given.
+            jv_ref number(jv_number(entity.identifier.get_double()));
+            entity.identifier = json::string(detail::dump_text(number.get()));
+        }
 
         std::string skip_reason;
         if (is_missing(entity.identifier))
@@ -700,6 +516,13 @@ private:
                 result_.warnings.push_back(where(index, element) + ": entity skipped because " + skip_reason);
             }
             return;
+        }
+
+        // jq turns a missing id into "null" under `tostring`; Port would then get an entity named null.
+        if (passed && entity.identifier.is_string() && entity.identifier.get_string() == "null") {
+            result_.warnings.push_back(where(index, element) +
+                                       ": identifier is the string \"null\", probably a missing value passed "
+                                       "through tostring");
         }
 
         entity.blueprint = std::string(blueprint.get_string());

@@ -90,34 +90,6 @@ std::string_view trim(std::string_view text)
     return text.substr(first, last - first + 1);
 }
 
-/// Reads `.key` or `."key"` segments from the start of `text`; returns how many characters they
-/// took. A quoted key with a backslash is not read, because jq's escapes would need decoding.
-std::size_t read_path_segments(std::string_view text, std::vector<std::string>& keys)
-{
-    std::size_t i = 0;
-    while (i < text.size() && text[i] == '.') {
-        if (i + 1 < text.size() && is_identifier_start(text[i + 1])) {
-            std::size_t end = i + 2;
-            while (end < text.size() && is_identifier_char(text[end]))
-                ++end;
-            keys.emplace_back(text.substr(i + 1, end - i - 1));
-            i = end;
-        } else if (i + 1 < text.size() && text[i + 1] == '"') {
-            auto const close = text.find('"', i + 2);
-            if (close == std::string_view::npos)
-                break;
-            auto const key = text.substr(i + 2, close - i - 2);
-            if (key.find('\\') != std::string_view::npos)
-                break;
-            keys.emplace_back(key);
-            i = close + 1;
-        } else {
-            break;
-        }
-    }
-    return i;
-}
-
 } // namespace
 
 jv to_jv(boost::json::value const& value, std::vector<large_integer>* large)
@@ -359,6 +331,34 @@ std::string rewrite_single_quotes(std::string_view program)
         }
     }
     return out;
+}
+
+/// Reads `.key` or `."key"` segments from the start of `text`; returns how many characters they
+/// took. A quoted key with a backslash is not read, because jq's escapes would need decoding.
+std::size_t read_path_segments(std::string_view text, std::vector<std::string>& keys)
+{
+    std::size_t i = 0;
+    while (i < text.size() && text[i] == '.') {
+        if (i + 1 < text.size() && is_identifier_start(text[i + 1])) {
+            std::size_t end = i + 2;
+            while (end < text.size() && is_identifier_char(text[end]))
+                ++end;
+            keys.emplace_back(text.substr(i + 1, end - i - 1));
+            i = end;
+        } else if (i + 1 < text.size() && text[i + 1] == '"') {
+            auto const close = text.find('"', i + 2);
+            if (close == std::string_view::npos)
+                break;
+            auto const key = text.substr(i + 2, close - i - 2);
+            if (key.find('\\') != std::string_view::npos)
+                break;
+            keys.emplace_back(key);
+            i = close + 1;
+        } else {
+            break;
+        }
+    }
+    return i;
 }
 
 bool parse_plain_path(std::string_view program, std::vector<std::string>& keys)

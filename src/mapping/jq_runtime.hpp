@@ -104,6 +104,10 @@ private:
 /// single-quoted literal is escaped so the literal keeps its text.
 std::string rewrite_single_quotes(std::string_view program);
 
+/// Reads `.key` or `."key"` segments from the start of `text` into `keys` and returns how many
+/// characters they took (0 when `text` does not start with one).
+std::size_t read_path_segments(std::string_view text, std::vector<std::string>& keys);
+
 /// Returns the keys of `program` when it is a plain object path (`.`, `.id`, `.owner.login`,
 /// `."key with space"`), or nothing. Such a program can be resolved directly on the JSON tree.
 bool parse_plain_path(std::string_view program, std::vector<std::string>& keys);

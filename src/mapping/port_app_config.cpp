@@ -2,6 +2,7 @@
 #include <ocean/mapping/port_app_config.hpp>
 
 #include "mapping/jq_runtime.hpp"
+#include "mapping/native_expression.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -138,10 +139,15 @@ std::string read_program_text(json::value const& value, std::string const& path)
     fail_type(path, "a jq program (string)", value);
 }
 
-/// Compiles a program once to report syntax errors at load, with the field's path.
+/// Compiles a program once to report syntax errors at load, with the field's path. Programs of
+/// the native subset are valid jq by construction, and skipping them saves a jq 1.6 compilation
+/// (tens of milliseconds each, most of it building jq's builtin library).
 void check_program(std::string const& program, std::string const& path)
 {
-    detail::jq_program(path, detail::rewrite_single_quotes(program));
+    auto const rewritten = detail::rewrite_single_quotes(program);
+    if (detail::native_expression::parse(rewritten))
+        return;
+    detail::jq_program(path, rewritten);
 }
 
 json::value read_program(json::value const& value, std::string const& path)

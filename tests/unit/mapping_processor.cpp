@@ -40,6 +40,37 @@ bool has_misconfiguration(mapping_result const& result, std::string const& path)
     return false;
 }
 
+/// Compares as jq does: numbers by value, so the input's 1.0 (copied natively) equals jq's 1.
+bool same_json(json::value const& left, json::value const& right)
+{
+    if (left.is_number() && right.is_number())
+        return left.to_number<double>() == right.to_number<double>();
+    if (left.is_array() && right.is_array()) {
+        auto const& a = left.get_array();
+        auto const& b = right.get_array();
+        if (a.size() != b.size())
+            return false;
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            if (!same_json(a[i], b[i]))
+                return false;
+        }
+        return true;
+    }
+    if (left.is_object() && right.is_object()) {
+        auto const& a = left.get_object();
+        auto const& b = right.get_object();
+        if (a.size() != b.size())
+            return false;
+        for (auto const& member : a) {
+            auto const* other = b.if_contains(member.key());
+            if (other == nullptr || !same_json(member.value(), *other))
+                return false;
+        }
+        return true;
+    }
+    return left == right;
+}
+
 /// The mapping of the missing-fields case: a GitHub issue with optional members.
 constexpr char const* issue_config = R"(
 resources:
@@ -138,6 +169,25 @@ BOOST_AUTO_TEST_CASE(null_identifier_skips_entity)
     BOOST_TEST_REQUIRE(result.warnings.size() == 1u);
     BOOST_TEST(result.warnings[0].find("kind \"issue\"") != std::string::npos);
     BOOST_TEST(result.warnings[0].find("identifier mapped to null") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(null_text_identifier_warns)
+{
+    auto const processor = make_processor(R"(
+resources:
+  - kind: issue
+    port:
+      entity:
+        mappings: { identifier: .issue.id | tostring, blueprint: '"githubIssue"' }
+)");
+    auto const result = map_one(processor, "issue", R"({"issue":{"title":"Id is missing"}})");
+
+    // jq-faithful: the entity is produced, but the caller is told why its name is "null".
+    BOOST_TEST_REQUIRE(result.passed.size() == 1u);
+    BOOST_TEST(result.passed[0].identifier == json::value("null"));
+    BOOST_TEST_REQUIRE(result.warnings.size() == 1u);
+    BOOST_TEST(result.warnings[0] == "kind \"issue\" (resources[0]), item 0: identifier is the string \"null\", "
+                                     "probably a missing value passed through tostring");
 }
 
 BOOST_AUTO_TEST_CASE(selector_false_maps_into_failed)
@@ -389,6 +439,7 @@ BOOST_AUTO_TEST_CASE(items_to_parse_edge_cases)
         {R"("labels":[],)", 0, ""},
         {"", 1, "must yield an array, got null"},
         {R"("labels":{"id":61,"name":"team:core"},)", 1, "must yield an array, got object"},
+        {R"("labels":"team:core",)", 1, "must yield an array, got string \"team:core\""},
     };
     for (auto const& row : rows) {
         auto const text = std::string(R"({"pull_request":{)") + row.labels +
@@ -404,6 +455,46 @@ BOOST_AUTO_TEST_CASE(items_to_parse_edge_cases)
             BOOST_TEST(result.warnings[0].find("kind \"pull_request\"") != std::string::npos);
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(items_to_parse_constant_warns)
+{
+    auto const processor = make_processor(R"(
+resources:
+  - kind: k
+    port:
+      itemsToParse: '"not a list"'
+      entity:
+        mappings: { identifier: .item, blueprint: '"b"' }
+)");
+    auto const result = map_one(processor, "k", R"({"a":1})");
+
+    BOOST_TEST(result.passed.empty());
+    BOOST_TEST_REQUIRE(result.warnings.size() == 1u);
+    BOOST_TEST(result.warnings[0] == "kind \"k\" (resources[0]), item 0: port.itemsToParse must yield an array, "
+                                     "got string \"not a list\"; item skipped");
+}
+
+BOOST_AUTO_TEST_CASE(items_to_parse_native_default)
+{
+    auto const processor = make_processor(R"(
+resources:
+  - kind: team
+    port:
+      itemsToParse: .members // .owners
+      entity:
+        mappings: { identifier: .item.login, blueprint: '"user"', properties: { team: .name, rest: .members } }
+)");
+    auto const result = map_one(processor, "team", R"({"name":"core","owners":[{"login":"ann"},{"login":"bob"}]})");
+    auto const empty = map_one(processor, "team", R"({"name":"core","members":false})");
+
+    BOOST_TEST_REQUIRE(result.passed.size() == 2u);
+    BOOST_TEST(result.passed[0].identifier == json::value("ann"));
+    BOOST_TEST(result.passed[1].identifier == json::value("bob"));
+    BOOST_TEST(result.passed[1].properties.at("team") == json::value("core"));
+    BOOST_TEST(empty.passed.empty());
+    BOOST_TEST_REQUIRE(empty.warnings.size() == 1u);
+    BOOST_TEST(empty.warnings[0].find("must yield an array, got null") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(items_to_parse_shadows_item_key)
@@ -517,6 +608,43 @@ resources:
     }
 }
 
+BOOST_AUTO_TEST_CASE(compile_error_names_selector)
+{
+    auto config = port_app_config::from_yaml(R"(
+resources:
+  - kind: repo
+    port:
+      entity:
+        mappings: { identifier: .name, blueprint: '"repo"' }
+  - kind: team
+    port:
+      entity:
+        mappings: { identifier: .name, blueprint: '"team"' }
+)");
+    struct case_row {
+        char const* program;
+        bool items_to_parse;
+        char const* message_start;
+    };
+    std::vector<case_row> const rows = {
+        {".a |", false, "resources[1].selector.query: jq compile error: syntax error, unexpected $end"},
+        {"map(", true, "resources[1].port.itemsToParse: jq compile error: syntax error, unexpected $end"},
+    };
+    for (auto const& row : rows) {
+        auto broken = config;
+        if (row.items_to_parse)
+            broken.resources[1].items_to_parse = row.program;
+        else
+            broken.resources[1].selector_query = row.program;
+        try {
+            entity_processor processor(broken);
+            BOOST_FAIL("the processor compiled " << row.program);
+        } catch (ocean::config_error const& e) {
+            BOOST_TEST(std::string(e.what()).starts_with(row.message_start), e.what());
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(unknown_kind_yields_nothing)
 {
     auto const processor = make_processor(issue_config);
@@ -565,4 +693,65 @@ resources:
     for (std::size_t i = 0; i < expected.misconfigured.size(); ++i)
         BOOST_TEST_REQUIRE(actual.misconfigured[i].item == expected.misconfigured[i].item);
     BOOST_TEST(actual.misconfigured.back().item == 4999u);
+}
+
+BOOST_AUTO_TEST_CASE(native_evaluation_matches_jq)
+{
+    std::vector<std::string> const programs = {
+        ".a", ".a.b", "\"k\"", ".\"a\"", ".", ".a // \"d\"", ".a.b // .c", ".a // .b // \"z\"", ".a == 1", ".a != null",
+        ".a == .b", ".a and .b", ".a or .b", "(.a == 1) | not", ".a | not", ".x.y == 1", ".a == 1 and .b.c",
+        "false and .a.b.c", "true or .a.b", ".a.b == .a.c", "(.a // .b) == 1", ".a == {\"b\": false}", "null",
+        ".a == [1]", ".b == \"s\" or .c == 3",
+    };
+    std::vector<std::string> const inputs = {
+        R"({"a":1,"b":1})",
+        R"({"a":null})",
+        R"({"a":"s","b":[1]})",
+        R"({"a":{"b":false},"c":3})",
+        R"({"a":false,"b":true})",
+        R"({})",
+        R"({"x":"str"})",
+        R"({"a":[1.0],"b":"s"})",
+        R"({"a":1.0,"b":1})",
+        R"([1,2])",
+    };
+
+    json::object properties;
+    for (std::size_t i = 0; i < programs.size(); ++i)
+        properties["p" + std::to_string(i)] = programs[i];
+    auto config = port_app_config::from_yaml(R"(
+resources:
+  - kind: k
+    port:
+      entity:
+        mappings: { identifier: '"id"', blueprint: '"b"' }
+)");
+    config.resources[0].mappings["properties"] = properties;
+
+    entity_processor const native(config);
+    entity_processor const jq_only(config, {.native_evaluation = false});
+    for (auto const& input : inputs) {
+        auto const expected = map_one(jq_only, "k", input);
+        auto const actual = map_one(native, "k", input);
+
+        BOOST_TEST_REQUIRE(expected.passed.size() == 1u);
+        BOOST_TEST_REQUIRE(actual.passed.size() == 1u);
+        for (std::size_t i = 0; i < programs.size(); ++i) {
+            BOOST_TEST_CONTEXT("program " << programs[i] << " on " << input)
+            {
+                auto const key = "p" + std::to_string(i);
+                auto const& got = actual.passed[0].properties.at(key);
+                auto const& want = expected.passed[0].properties.at(key);
+                BOOST_TEST(same_json(got, want), json::serialize(got) << " != " << json::serialize(want));
+            }
+        }
+        BOOST_TEST_REQUIRE(actual.misconfigured.size() == expected.misconfigured.size());
+        for (std::size_t i = 0; i < expected.misconfigured.size(); ++i) {
+            BOOST_TEST_CONTEXT("misconfiguration " << i << " on " << input)
+            {
+                BOOST_TEST(actual.misconfigured[i].path == expected.misconfigured[i].path);
+                BOOST_TEST(actual.misconfigured[i].message == expected.misconfigured[i].message);
+            }
+        }
+    }
 }

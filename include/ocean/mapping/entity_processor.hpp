@@ -29,12 +29,14 @@ struct mapping_result {
     /// Entities of items that failed the selector (mapped too, so callers can delete them).
     std::vector<port::entity> failed;
     std::vector<misconfiguration> misconfigured;
-    /// Items skipped because identifier or blueprint mapped to null.
+    /// Items that passed the selector but were skipped because identifier or blueprint mapped to
+    /// null, false or an empty string (Port Ocean's test for a usable value).
     std::size_t skipped = 0;
     /// Hard errors (selector not boolean or failing, ...), each naming the kind and the item.
     std::vector<std::string> errors;
     /// Items not mapped for a reason worth a warning (itemsToParse not an array, identifier or
-    /// blueprint null), and large integers that jq may have rounded; each names the kind.
+    /// blueprint null), identifiers that are the string "null", and integers beyond 2^53 that jq
+    /// may have rounded. Each names the kind and the item.
     std::vector<std::string> warnings;
 
     /// True when nothing went wrong: no misconfigured field, skipped entity, error or warning.
@@ -50,6 +52,10 @@ struct mapping_result {
 struct processor_options {
     /// When false, jq programs cannot read environment variables ($ENV, env).
     bool allow_environment_access = true;
+    /// When true, constants, object paths and simple expressions (`==`, `!=`, `and`, `or`, `//`,
+    /// `| not`) are evaluated on the Boost.JSON tree with jq 1.6's results, which is faster and
+    /// keeps integers beyond 2^53 exact. When false, every program runs in jq.
+    bool native_evaluation = true;
 };
 
 /// Compiles every jq program of a port-app-config once; map() then runs them per item.

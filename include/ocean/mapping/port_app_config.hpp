@@ -36,7 +36,8 @@ struct port_app_config {
     /// (e.g. `resources[1].port.entity.mappings.blueprint`).
     static port_app_config from_yaml(std::string_view text);
 
-    /// Parses the JSON form (the `config` member of Port's integration object).
+    /// Parses the JSON form (the `config` member of Port's integration object). Every jq program
+    /// is compiled once, so a syntax error is reported here with jq's message and the field path.
     static port_app_config from_json(boost::json::value const& v);
 
     /// Loads a `.yml`, `.yaml` or `.json` file; the error names the file.
