@@ -82,7 +82,7 @@ public:
     {
         return detail::initiate<void(boost::system::error_code, client_response)>(
             std::forward<Token>(token),
-            [this, r = std::move(request)](auto handler) mutable { send_impl(std::move(r), std::move(handler)); });
+            [this, r = std::move(request)](auto completion) mutable { send_impl(std::move(r), std::move(completion)); });
     }
 
     boost::asio::any_io_executor get_executor() const noexcept;
