@@ -435,3 +435,56 @@ BOOST_AUTO_TEST_CASE(server_stopping_answers_next_request_503)
     BOOST_TEST(second != std::string::npos);
     BOOST_TEST(reply.find("\"stopping\"", second) != std::string::npos);
 }
+
+BOOST_AUTO_TEST_CASE(server_serves_from_several_threads)
+{
+    // The application runs the io_context on four threads; each connection keeps its own strand.
+    asio::io_context io;
+    ocean::http::server_config config;
+    config.host = "127.0.0.1";
+    config.port = 0;
+    ocean::http::server server(io.get_executor(), config);
+    std::atomic<int> handled{0};
+    server.router().group("/integration").post("/webhook", [&](request const& r) -> asio::awaitable<response> {
+        ++handled;
+        co_return response::json(boost::json::object{{"n", r.json().at("n")}});
+    });
+    BOOST_REQUIRE(!server.listen());
+    auto const port = server.local_endpoint().port();
+    std::promise<boost::system::error_code> done;
+    server.async_run([&](boost::system::error_code ec) { done.set_value(ec); });
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i)
+        threads.emplace_back([&] { io.run(); });
+
+    std::vector<std::future<bool>> clients;
+    for (int c = 0; c < 16; ++c) {
+        clients.push_back(std::async(std::launch::async, [port, c] {
+            auto socket = connect(port);
+            std::string batch;
+            for (int i = 0; i < 24; ++i)
+                batch += post("/integration/webhook", "{\"n\":" + std::to_string(c * 100 + i) + "}");
+            batch += post_close("/integration/webhook", "{\"n\":" + std::to_string(c * 100 + 24) + "}");
+            asio::write(socket, asio::buffer(batch));
+            auto const reply = read_all(socket);
+            // Every response is present and in request order on this connection.
+            std::size_t at = 0;
+            for (int i = 0; i <= 24; ++i) {
+                at = reply.find("{\"n\":" + std::to_string(c * 100 + i) + "}", at);
+                if (at == std::string::npos)
+                    return false;
+            }
+            return count(reply, "HTTP/1.1 200 OK") == 25U;
+        }));
+    }
+    std::size_t ordered = 0;
+    for (auto& client : clients)
+        ordered += client.get() ? 1 : 0;
+    BOOST_TEST(ordered == 16U);
+    BOOST_TEST(handled.load() == 16 * 25);
+
+    server.stop();
+    for (auto& t : threads)
+        t.join();
+    BOOST_TEST(!done.get_future().get());
+}
