@@ -484,16 +484,18 @@ BOOST_AUTO_TEST_CASE(connection_refused_until_server_starts)
 {
     asio::io_context io;
     auto const port = closed_port(io);
+    auto config = fast_config();
+    config.retry.max_attempts = 10;
+    config.retry.initial_delay = 100ms;
+    // The client exists before the timer starts: loading the CA store can take a while on a busy
+    // machine, and that time must not count toward the 400 ms the server stays down.
+    client http(io.get_executor(), config);
     std::unique_ptr<fake_http_peer> peer;
     asio::steady_timer start_later(io, 400ms);
     start_later.async_wait([&](error_code) {
         peer = std::make_unique<fake_http_peer>(io.get_executor(), std::nullopt, port);
         peer->script({scripted_reply::with_status(201, "created")});
     });
-    auto config = fast_config();
-    config.retry.max_attempts = 10;
-    config.retry.initial_delay = 100ms;
-    client http(io.get_executor(), config);
 
     auto const result = send(io, http, get("http://127.0.0.1:" + std::to_string(port) + "/"));
 
@@ -501,7 +503,8 @@ BOOST_AUTO_TEST_CASE(connection_refused_until_server_starts)
     BOOST_TEST(!result.ec, result.ec.message());
     BOOST_TEST(result.response.status == 201u);
     BOOST_TEST(result.response.attempts >= 2u);
-    BOOST_TEST(as_ms(result.elapsed) >= 400);
+    // The server came up 400 ms after the timer started; the send began just after that.
+    BOOST_TEST(as_ms(result.elapsed) >= 350);
 }
 
 BOOST_AUTO_TEST_CASE(invalid_url_rejected)
