@@ -49,14 +49,18 @@ bool acceptable_request_id(std::string_view id)
 
 } // namespace
 
-// One accepted connection. Its coroutine runs on `strand`; stop() reaches it by posting there.
+// One accepted connection. Its coroutines run on `strand`; stop() reaches it by posting there.
 struct session {
     explicit session(tcp::socket s) : strand(s.get_executor()), socket(std::move(s)), watchdog(strand) {}
 
     strand_type strand;
     tcp::socket socket;
+    // The watchdog coroutine cancels the socket's operations once `deadline` passes. Moving the
+    // deadline later is a plain store, so a request costs no timer operation in the common case.
     asio::steady_timer watchdog;
+    clock_type::time_point deadline = clock_type::time_point::max();
     bool timed_out = false;
+    bool finished = false;
     // True while a handler runs; stop() closes idle connections at once and lets busy ones finish.
     bool busy = false;
     bool closing = false;
@@ -94,24 +98,35 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
 namespace {
 
+// Starts the time limit of the next socket operation; zero means no limit.
 void arm(session& s, std::chrono::milliseconds limit)
 {
     s.timed_out = false;
-    if (limit.count() <= 0)
-        return;
-    s.watchdog.expires_after(limit);
-    s.watchdog.async_wait([&s](boost::system::error_code ec) {
-        if (!ec) {
-            s.timed_out = true;
-            boost::system::error_code ignored;
-            s.socket.cancel(ignored);
-        }
-    });
+    s.deadline = limit.count() > 0 ? clock_type::now() + limit : clock_type::time_point::max();
+    // The watchdog sleeps until its current expiry; wake it only when the new deadline is earlier.
+    if (s.deadline < s.watchdog.expiry())
+        s.watchdog.cancel();
 }
 
 void disarm(session& s)
 {
-    s.watchdog.cancel();
+    s.deadline = clock_type::time_point::max();
+}
+
+asio::awaitable<void> watch(std::shared_ptr<session> s)
+{
+    while (!s->finished) {
+        s->watchdog.expires_at(s->deadline);
+        co_await s->watchdog.async_wait(use_tuple);
+        if (s->finished)
+            break;
+        if (clock_type::now() >= s->deadline) {
+            s->timed_out = true;
+            s->deadline = clock_type::time_point::max();
+            boost::system::error_code ignored;
+            s->socket.cancel(ignored);
+        }
+    }
 }
 
 bhttp::response<bhttp::string_body> to_beast(response&& r, unsigned version, bool keep_alive)
@@ -219,16 +234,22 @@ asio::awaitable<void> server::impl::accept_loop()
             std::erase_if(sessions, [](auto const& weak) { return weak.expired(); });
             sessions.push_back(s);
         }
-        asio::co_spawn(s->strand, run_session(s), [self](std::exception_ptr error) {
-            if (error) {
-                try {
-                    std::rethrow_exception(error);
-                } catch (std::exception const& e) {
-                    spdlog::error("http session ended with an exception: {}", e.what());
-                }
-            }
-            self->session_ended();
-        });
+        asio::co_spawn(s->strand, watch(s), asio::detached);
+        // The drain deadline of stop() emits on handler_cancel, which reaches whatever the session
+        // awaits at that moment, the handler included.
+        asio::co_spawn(s->strand, run_session(s),
+                       asio::bind_cancellation_slot(s->handler_cancel.slot(), [self, s](std::exception_ptr error) {
+                           if (error) {
+                               try {
+                                   std::rethrow_exception(error);
+                               } catch (std::exception const& e) {
+                                   spdlog::error("http session ended with an exception: {}", e.what());
+                               }
+                           }
+                           s->finished = true;
+                           s->watchdog.cancel();
+                           self->session_ended();
+                       }));
     }
 
     while (connections.load() > 0) {
@@ -273,6 +294,8 @@ asio::awaitable<response> server::impl::dispatch(request& req, match_result cons
 
 asio::awaitable<void> server::impl::run_session(std::shared_ptr<session> s)
 {
+    // A forced stop cancels the operation in flight; later awaits (the 503 reply) still run.
+    co_await asio::this_coro::throw_if_cancelled(false);
     beast::flat_buffer buffer;
     bool first = true;
     bool reset_connection = false;
@@ -434,8 +457,7 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<session> s)
         s->busy = true;
         response r;
         try {
-            r = co_await asio::co_spawn(s->strand, dispatch(req, match),
-                                        asio::bind_cancellation_slot(s->handler_cancel.slot(), asio::use_awaitable));
+            r = co_await dispatch(req, match);
         } catch (abort_connection const& e) {
             spdlog::info("{} {} closed without a response (request id {}): {}", method, target, request_id, e.what());
             reset_connection = true;

@@ -7,8 +7,12 @@ namespace ocean::http {
 void server_metrics::record(std::string_view route, unsigned status, std::chrono::nanoseconds latency)
 {
     double const seconds = std::chrono::duration<double>(latency).count();
+    auto const key = std::pair<std::string_view, unsigned>(route.empty() ? "unmatched" : route, status);
     std::lock_guard lock(mutex_);
-    ++requests_[{std::string(route.empty() ? "unmatched" : route), status}];
+    if (auto it = requests_.find(key); it != requests_.end())
+        ++it->second;
+    else
+        requests_.emplace(std::pair<std::string, unsigned>(key.first, status), 1);
     for (std::size_t i = 0; i < bounds.size(); ++i)
         if (seconds <= bounds[i])
             ++buckets_[i];

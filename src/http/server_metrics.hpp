@@ -31,7 +31,17 @@ public:
 
 private:
     mutable std::mutex mutex_;
-    std::map<std::pair<std::string, unsigned>, std::uint64_t> requests_;
+    // Transparent, so counting a request looks its key up without building a std::string.
+    struct key_less {
+        using is_transparent = void;
+        template <class A, class B>
+        bool operator()(A const& a, B const& b) const noexcept
+        {
+            return std::pair<std::string_view, unsigned>(a.first, a.second) <
+                   std::pair<std::string_view, unsigned>(b.first, b.second);
+        }
+    };
+    std::map<std::pair<std::string, unsigned>, std::uint64_t, key_less> requests_;
     std::array<std::uint64_t, bounds.size()> buckets_{};
     std::uint64_t latency_count_ = 0;
     double latency_sum_ = 0;

@@ -45,8 +45,9 @@ struct match_result {
     handler const* target = nullptr;
     std::vector<filter> const* filters = nullptr;
     route_options options;
-    /// The matched pattern, e.g. `/integration/webhook/{source}`, for logs and metrics.
-    std::string pattern;
+    /// The matched pattern, e.g. `/integration/webhook/{source}`, for logs and metrics. It points
+    /// into the router, which must outlive the result.
+    std::string_view pattern;
     std::map<std::string, std::string, std::less<>> params;
     /// Methods that the path accepts (outcome == method_not_allowed), for the Allow header.
     std::string allow;
