@@ -304,6 +304,9 @@ compiled_resource compile_resource(resource_config const& config, std::size_t in
     if (config.items_to_parse) {
         out.items_to_parse = std::make_unique<field_program>("port.itemsToParse", out.name + ".port.itemsToParse",
                                                              *config.items_to_parse, options);
+        // The path deleted from the parent is the expression's leading object path (`.labels` in
+        // `.labels | map(.x)`). NOTE: Port Ocean derives it with its own heuristic, which may pick
+        // another path for unusual expressions; nothing is deleted when none leads the expression.
         std::vector<std::string> keys;
         if (config.items_to_parse_top_level_transform &&
             detail::parse_leading_path(detail::rewrite_single_quotes(*config.items_to_parse), keys))
