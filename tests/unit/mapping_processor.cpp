@@ -182,7 +182,7 @@ resources:
 )");
     auto const result = map_one(processor, "issue", R"({"issue":{"title":"Id is missing"}})");
 
-    // jq-faithful: the entity is produced, but the caller is told why its name is "null".
+    // jq-faithful: the entity is produced, and a warning gives the likely cause of the name "null".
     BOOST_TEST_REQUIRE(result.passed.size() == 1u);
     BOOST_TEST(result.passed[0].identifier == json::value("null"));
     BOOST_TEST_REQUIRE(result.warnings.size() == 1u);
