@@ -91,7 +91,7 @@ private:
 jv to_jv(boost::json::value const& value, std::vector<large_integer>* large = nullptr, key_cache* keys = nullptr);
 
 /// Converts a jv tree to Boost.JSON without consuming it. Integral numbers that fit int64 become
-/// int64 (jq holds 900016 as 900016.0); other numbers stay double.
+/// int64 (jq stores 900016 as 900016.0); other numbers stay double.
 boost::json::value to_json(jv value);
 
 /// Returns the text jq prints for `value` (as `tostring` would), without consuming it.
