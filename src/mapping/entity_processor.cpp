@@ -304,6 +304,9 @@ compiled_resource compile_resource(resource_config const& config, std::size_t in
     if (config.items_to_parse) {
         out.items_to_parse = std::make_unique<field_program>("port.itemsToParse", out.name + ".port.itemsToParse",
                                                              *config.items_to_parse, options);
+        // The path deleted from the parent is the expression's leading object path (`.labels` in
+        // `.labels | map(.x)`). NOTE: Port Ocean derives it with its own heuristic, which may pick
+        // another path for unusual expressions; nothing is deleted when none leads the expression.
         std::vector<std::string> keys;
         if (config.items_to_parse_top_level_transform &&
             detail::parse_leading_path(detail::rewrite_single_quotes(*config.items_to_parse), keys))
@@ -357,11 +360,14 @@ bool is_missing(json::value const& value)
 /// Maps the items of one batch through one resource.
 class resource_mapper {
 public:
-    resource_mapper(compiled_resource const& resource, mapping_result& result) : resource_(resource), result_(result) {}
+    resource_mapper(compiled_resource const& resource, detail::key_cache& keys, mapping_result& result)
+        : resource_(resource), keys_(keys), result_(result)
+    {
+    }
 
     void map_item(json::value const& tree, std::size_t index)
     {
-        raw_item raw{tree, {}, {}};
+        raw_item raw{tree, keys_, {}, {}};
         if (!resource_.items_to_parse) {
             item_view view(raw);
             map_one(view, index, std::nullopt);
@@ -530,6 +536,7 @@ private:
     }
 
     compiled_resource const& resource_;
+    detail::key_cache& keys_;
     mapping_result& result_;
 };
 
@@ -552,6 +559,8 @@ struct entity_processor::impl {
     port_app_config config;
     processor_options options;
     std::vector<compiled_resource> resources;
+    /// Mutable because map() is const; like the jq states it is used by one thread at a time.
+    mutable detail::key_cache keys;
 };
 
 entity_processor::entity_processor(port_app_config config, processor_options options)
@@ -594,7 +603,7 @@ mapping_result entity_processor::map_resource(std::size_t resource_index, std::s
                                               std::size_t first_index) const
 {
     mapping_result result;
-    resource_mapper mapper(impl_->resources.at(resource_index), result);
+    resource_mapper mapper(impl_->resources.at(resource_index), impl_->keys, result);
     for (std::size_t i = 0; i < items.size(); ++i)
         mapper.map_item(items[i], first_index + i);
     return result;

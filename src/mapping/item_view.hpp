@@ -41,6 +41,8 @@ inline char const* jq_type_name(json::value const& value)
 /// A raw item with its jv form, built at most once and only when some program needs jq.
 struct raw_item {
     json::value const& tree;
+    /// The processor's key cache, used by this thread only.
+    key_cache& keys;
     std::optional<jv_ref> converted;
     /// Integers of magnitude 2^53 or more met while converting `tree`.
     std::vector<large_integer> large;
@@ -48,7 +50,7 @@ struct raw_item {
     jv get()
     {
         if (!converted)
-            converted.emplace(to_jv(tree, &large));
+            converted.emplace(to_jv(tree, &large, &keys));
         return converted->get();
     }
 };
@@ -133,7 +135,8 @@ public:
         if (expansion_ == nullptr)
             return raw_.get();
         if (!composed_) {
-            jv element = element_jv_.valid() ? element_jv_.copy() : to_jv(*element_tree_, &raw_.large);
+            jv element =
+                element_jv_.valid() ? element_jv_.copy() : to_jv(*element_tree_, &raw_.large, &raw_.keys);
             auto const& name = expansion_->name;
             composed_.emplace(jv_object_set(jv_copy(expansion_->parent_jv()),
                                             jv_string_sized(name.data(), static_cast<int>(name.size())), element));

@@ -92,7 +92,34 @@ std::string_view trim(std::string_view text)
 
 } // namespace
 
-jv to_jv(boost::json::value const& value, std::vector<large_integer>* large)
+key_cache::~key_cache()
+{
+    for (auto& entry : keys_)
+        jv_free(entry.second);
+}
+
+key_cache& key_cache::operator=(key_cache&& other) noexcept
+{
+    if (this != &other) {
+        for (auto& entry : keys_)
+            jv_free(entry.second);
+        keys_ = std::move(other.keys_);
+        other.keys_.clear();
+    }
+    return *this;
+}
+
+jv key_cache::get(std::string_view key)
+{
+    if (auto found = keys_.find(key); found != keys_.end())
+        return jv_copy(found->second);
+    jv text = jv_string_sized(key.data(), static_cast<int>(key.size()));
+    if (keys_.size() < max_keys)
+        keys_.emplace(std::string(key), jv_copy(text));
+    return text;
+}
+
+jv to_jv(boost::json::value const& value, std::vector<large_integer>* large, key_cache* keys)
 {
     switch (value.kind()) {
     case boost::json::kind::null:
@@ -126,15 +153,15 @@ jv to_jv(boost::json::value const& value, std::vector<large_integer>* large)
         jv out = jv_array_sized(static_cast<int>(array.size()));
         int index = 0;
         for (auto const& element : array)
-            out = jv_array_set(out, index++, to_jv(element, large));
+            out = jv_array_set(out, index++, to_jv(element, large, keys));
         return out;
     }
     case boost::json::kind::object: {
         jv out = jv_object();
         for (auto const& member : value.get_object()) {
             auto const key = member.key();
-            out = jv_object_set(out, jv_string_sized(key.data(), static_cast<int>(key.size())),
-                                to_jv(member.value(), large));
+            jv name = keys != nullptr ? keys->get(key) : jv_string_sized(key.data(), static_cast<int>(key.size()));
+            out = jv_object_set(out, name, to_jv(member.value(), large, keys));
         }
         return out;
     }

@@ -12,6 +12,7 @@ extern "C" {
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 struct jq_state;
@@ -59,12 +60,38 @@ struct large_integer {
     boost::json::value exact;
 };
 
+/// Shared jv strings for object keys, so that a key met in every item is allocated, validated and
+/// hashed by jq once. Not thread-safe, like the jq states: jv reference counts are not atomic.
+class key_cache {
+public:
+    key_cache() = default;
+    ~key_cache();
+    key_cache(key_cache&&) noexcept = default;
+    key_cache& operator=(key_cache&&) noexcept;
+    key_cache(key_cache const&) = delete;
+    key_cache& operator=(key_cache const&) = delete;
+
+    /// Returns a new reference to the jv string `key`.
+    jv get(std::string_view key);
+
+private:
+    /// Bound on the cached keys, so items with unique keys (ids as keys) cannot grow it forever.
+    static constexpr std::size_t max_keys = 4096;
+
+    struct text_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view text) const noexcept { return std::hash<std::string_view>{}(text); }
+    };
+    std::unordered_map<std::string, jv, text_hash, std::equal_to<>> keys_;
+};
+
 /// Converts a Boost.JSON tree to jv by walking it. Integers from 2^53 on become the nearest double
-/// (all libjq 1.6 can hold); when `large` is not null each of them is appended to it.
-jv to_jv(boost::json::value const& value, std::vector<large_integer>* large = nullptr);
+/// (all libjq 1.6 can hold); when `large` is not null each of them is appended to it. Object keys
+/// come from `keys` when it is not null.
+jv to_jv(boost::json::value const& value, std::vector<large_integer>* large = nullptr, key_cache* keys = nullptr);
 
 /// Converts a jv tree to Boost.JSON without consuming it. Integral numbers that fit int64 become
-/// int64 (jq holds 900016 as 900016.0); other numbers stay double.
+/// int64 (jq stores 900016 as 900016.0); other numbers stay double.
 boost::json::value to_json(jv value);
 
 /// Returns the text jq prints for `value` (as `tostring` would), without consuming it.

@@ -352,14 +352,15 @@ port_app_config port_app_config::from_json(json::value const& v)
 
 port_app_config port_app_config::from_yaml(std::string_view text)
 {
-    YAML::Node root;
+    json::value document;
     try {
-        root = YAML::Load(std::string(text));
+        // Conversion can throw too, for a mapping key that is itself a sequence or a mapping.
+        document = yaml_to_json(YAML::Load(std::string(text)));
     } catch (YAML::Exception const& e) {
         throw config_error("invalid YAML at line " + std::to_string(e.mark.line + 1) + ", column " +
                            std::to_string(e.mark.column + 1) + ": " + e.msg);
     }
-    return from_json(yaml_to_json(root));
+    return from_json(document);
 }
 
 port_app_config port_app_config::load_file(std::string const& path)

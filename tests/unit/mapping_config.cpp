@@ -222,6 +222,10 @@ BOOST_AUTO_TEST_CASE(invalid_yaml_reports_line)
 {
     auto const message = yaml_error("resources:\n  - kind: [unclosed\n");
     BOOST_TEST(message.starts_with("invalid YAML at line "));
+
+    // A sequence used as a mapping key parses as YAML but has no JSON form.
+    auto const complex_key = yaml_error("resources:\n  - ? [a, b]\n    : 1\n");
+    BOOST_TEST(complex_key.starts_with("invalid YAML at line 2"), complex_key);
 }
 
 BOOST_AUTO_TEST_CASE(json_form_parsed)

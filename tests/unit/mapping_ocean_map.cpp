@@ -61,6 +61,32 @@ BOOST_AUTO_TEST_CASE(stdin_and_json_config)
     BOOST_TEST(result.err == "");
 }
 
+BOOST_AUTO_TEST_CASE(every_kind_applied_in_order)
+{
+    auto const all = run_command(ocean_map() + " --config " + fixture("two-kinds.yml") + " " +
+                                 fixture("repos-missing-url.json"));
+    auto const owners = run_command(ocean_map() + " --config " + fixture("two-kinds.yml") + " --kind owner " +
+                                    fixture("repos-missing-url.json"));
+
+    std::string const repository_lines =
+        R"({"identifier":"example-org/api","blueprint":"githubRepository","properties":{},"relations":{}})"
+        "\n"
+        R"({"identifier":"example-org/docs","blueprint":"githubRepository","properties":{},"relations":{}})"
+        "\n";
+    std::string const owner_lines =
+        R"({"identifier":"example-org","blueprint":"githubUser","properties":{"repository":"example-org/api"},)"
+        R"("relations":{}})"
+        "\n"
+        R"({"identifier":"example-org","blueprint":"githubUser","properties":{"repository":"example-org/docs"},)"
+        R"("relations":{}})"
+        "\n";
+    BOOST_TEST(all.exit_code == 0);
+    BOOST_TEST(all.out == repository_lines + owner_lines);
+    BOOST_TEST(all.err == "");
+    BOOST_TEST(owners.exit_code == 0);
+    BOOST_TEST(owners.out == owner_lines);
+}
+
 BOOST_AUTO_TEST_CASE(misconfigured_field_exits_one)
 {
     auto const result =

@@ -156,6 +156,45 @@ BOOST_AUTO_TEST_CASE(jq_error_nulls_only_that_field)
     BOOST_TEST(has_misconfiguration(result, "properties.assignee"));
 }
 
+BOOST_AUTO_TEST_CASE(empty_and_null_outputs_misconfigured)
+{
+    auto const processor = make_processor(R"(
+resources:
+  - kind: repo
+    port:
+      entity:
+        mappings:
+          identifier: .name
+          blueprint: '"repo"'
+          title: .tags[]
+          properties:
+            nothing: empty
+            literalNull: "null"
+            firstOfMany: .tags[]
+            kept: .name
+)");
+    auto const result = map_one(processor, "repo", R"({"name":"api","tags":["b","c"]})");
+    auto const untagged = map_one(processor, "repo", R"({"name":"api","tags":[]})");
+
+    BOOST_TEST_REQUIRE(result.passed.size() == 1u);
+    auto const& entity = result.passed[0];
+    BOOST_TEST(entity.title == json::value("b"));
+    BOOST_TEST(entity.properties.at("nothing").is_null());
+    BOOST_TEST(entity.properties.at("literalNull").is_null());
+    BOOST_TEST(entity.properties.at("firstOfMany") == json::value("b"));
+    BOOST_TEST(entity.properties.at("kept") == json::value("api"));
+    BOOST_TEST_REQUIRE(result.misconfigured.size() == 2u);
+    BOOST_TEST(result.misconfigured[0].path == "properties.nothing");
+    BOOST_TEST(result.misconfigured[0].message == "yielded no output");
+    BOOST_TEST(result.misconfigured[1].path == "properties.literalNull");
+    BOOST_TEST(result.misconfigured[1].message == "mapped to null");
+
+    BOOST_TEST_REQUIRE(untagged.passed.size() == 1u);
+    BOOST_TEST(untagged.passed[0].title.is_null());
+    BOOST_TEST(untagged.passed[0].to_json().if_contains("title") == nullptr);
+    BOOST_TEST(has_misconfiguration(untagged, "title"));
+}
+
 BOOST_AUTO_TEST_CASE(null_identifier_skips_entity)
 {
     auto const processor = make_processor(issue_config);
@@ -182,7 +221,7 @@ resources:
 )");
     auto const result = map_one(processor, "issue", R"({"issue":{"title":"Id is missing"}})");
 
-    // jq-faithful: the entity is produced, but the caller is told why its name is "null".
+    // jq-faithful: the entity is produced, and a warning gives the likely cause of the name "null".
     BOOST_TEST_REQUIRE(result.passed.size() == 1u);
     BOOST_TEST(result.passed[0].identifier == json::value("null"));
     BOOST_TEST_REQUIRE(result.warnings.size() == 1u);
