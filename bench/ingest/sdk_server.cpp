@@ -23,6 +23,8 @@ int main(int argc, char** argv)
     ocean::http::server_config config;
     config.host = "127.0.0.1";
     config.port = static_cast<std::uint16_t>(argc > 1 ? std::atoi(argv[1]) : 0);
+    // One thread runs the io_context, as in the baseline, so connections need no strand.
+    config.strand_per_connection = false;
     ocean::http::server server(io.get_executor(), config);
 
     auto parse_and_answer = [](ocean::http::request const& r) -> asio::awaitable<ocean::http::response> {

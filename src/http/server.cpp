@@ -53,7 +53,8 @@ bool acceptable_request_id(std::string_view id)
 struct session {
     explicit session(tcp::socket s) : strand(s.get_executor()), socket(std::move(s)), watchdog(strand) {}
 
-    strand_type strand;
+    // The connection's strand, or the plain executor when server_config::strand_per_connection is off.
+    asio::any_io_executor strand;
     tcp::socket socket;
     // The watchdog coroutine cancels the socket's operations once `deadline` passes. Moving the
     // deadline later is a plain store, so a request costs no timer operation in the common case.
@@ -210,7 +211,10 @@ asio::awaitable<void> server::impl::accept_loop()
 {
     auto self = shared_from_this();
     while (!stopping) {
-        auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(executor), use_tuple);
+        asio::any_io_executor connection_executor = executor;
+        if (config.strand_per_connection)
+            connection_executor = asio::make_strand(executor);
+        auto [ec, socket] = co_await acceptor.async_accept(connection_executor, use_tuple);
         if (ec) {
             if (stopping || ec == asio::error::operation_aborted)
                 break;
@@ -416,7 +420,21 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<session> s)
             continue;
         }
 
-        if (!parser.is_done()) {
+        // A small body usually arrives with the headers: parse what is buffered before reading
+        // the socket again, which saves an asynchronous operation per request.
+        boost::system::error_code body_error;
+        parser.eager(true);
+        while (!parser.is_done() && buffer.size() > 0) {
+            auto const used = parser.put(buffer.data(), body_error);
+            buffer.consume(used);
+            metrics.bytes_in += used;
+            if (body_error == bhttp::error::need_more)
+                body_error = {};
+            if (body_error || used == 0)
+                break;
+        }
+
+        if (!body_error && !parser.is_done()) {
             if (auto const expect = head.find(bhttp::field::expect);
                 expect != head.end() && iequals(expect->value(), "100-continue")) {
                 bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, version};
@@ -425,24 +443,25 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<session> s)
                     break;
             }
             arm(*s, config.body_timeout);
-            auto [body_error, body_bytes] = co_await bhttp::async_read(s->socket, buffer, parser, use_tuple);
+            std::size_t body_bytes = 0;
+            std::tie(body_error, body_bytes) = co_await bhttp::async_read(s->socket, buffer, parser, use_tuple);
             disarm(*s);
             metrics.bytes_in += body_bytes;
-            if (body_error) {
-                if (s->timed_out)
-                    co_await respond(response::error(408, "request_timeout", "the request body was not received in time"),
-                                     false, match.pattern);
-                else if (body_error == bhttp::error::body_limit)
-                    co_await respond(response::error(413, "body_too_large",
-                                                     "the request body exceeds the limit of " +
-                                                         std::to_string(config.body_limit) + " bytes"),
-                                     false, match.pattern);
-                else if (body_error != asio::error::operation_aborted && body_error != asio::error::eof &&
-                         body_error != bhttp::error::partial_message)
-                    co_await respond(response::error(400, "bad_request", "invalid HTTP request body: " + body_error.message()),
-                                     false, match.pattern);
-                break;
-            }
+        }
+        if (body_error) {
+            if (s->timed_out)
+                co_await respond(response::error(408, "request_timeout", "the request body was not received in time"),
+                                 false, match.pattern);
+            else if (body_error == bhttp::error::body_limit)
+                co_await respond(response::error(413, "body_too_large",
+                                                 "the request body exceeds the limit of " +
+                                                     std::to_string(config.body_limit) + " bytes"),
+                                 false, match.pattern);
+            else if (body_error != asio::error::operation_aborted && body_error != asio::error::eof &&
+                     body_error != bhttp::error::partial_message)
+                co_await respond(response::error(400, "bad_request", "invalid HTTP request body: " + body_error.message()),
+                                 false, match.pattern);
+            break;
         }
 
         auto message = parser.release();

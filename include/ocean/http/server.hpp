@@ -35,6 +35,10 @@ struct server_config {
     /// Connections past this number get 503 with Retry-After and are closed.
     std::size_t max_connections = 10'000;
     json_limits json;
+    /// Runs each connection on its own strand, which makes the server correct when several
+    /// threads run the io_context. Turn it off only when one thread runs it: every completion
+    /// then skips the strand's dispatch.
+    bool strand_per_connection = true;
 };
 
 /// An HTTP/1.1 server on the caller's executor. It starts no threads.
