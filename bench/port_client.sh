@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Port client benchmark. Starts ocean-port-emulator on loopback, upserts generated entities through
 # ocean::port::client (bench/port_client/main.cpp) and prints entities/s, the requests the
-# emulator logged and how many of them it answered 429.
+# emulator logged and how many of them got a 429 response.
 # Usage: bench/port_client.sh [ENTITIES, default 100000] [EMULATOR OPTIONS...]
 #   e.g. bench/port_client.sh 100000 --rate-limit 35000/300
 set -euo pipefail
