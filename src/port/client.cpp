@@ -301,7 +301,8 @@ struct client::impl : std::enable_shared_from_this<impl> {
     asio::awaitable<std::vector<json::object>> search(json::object query, search_options options);
 
     asio::awaitable<boost::system::error_code> run_batches(std::vector<write_batch>& batches, std::size_t first,
-                                                           std::size_t last, batch_writer const& write);
+                                                           std::size_t last, batch_writer const& write,
+                                                           std::string& failure);
     asio::awaitable<std::pair<boost::system::error_code, write_result>> upsert(std::vector<entity> entities,
                                                                                upsert_options options);
     asio::awaitable<void> upsert_chunk(write_batch& batch, upsert_options const& options);
@@ -529,10 +530,11 @@ asio::awaitable<std::vector<json::object>> client::impl::search(json::object que
     co_return out;
 }
 
-// Runs batches[first, last) on up to max_concurrent_requests workers and returns the first error.
+// Runs batches[first, last) on up to max_concurrent_requests workers and returns the first error,
+// described in `failure` (with Port's trace id when Port responded).
 asio::awaitable<boost::system::error_code> client::impl::run_batches(std::vector<write_batch>& batches,
                                                                      std::size_t first, std::size_t last,
-                                                                     batch_writer const& write)
+                                                                     batch_writer const& write, std::string& failure)
 {
     batch_queue queue;
     queue.batches = &batches;
@@ -547,17 +549,18 @@ asio::awaitable<boost::system::error_code> client::impl::run_batches(std::vector
         ops.push_back(asio::co_spawn(strand, batch_worker(queue, write), asio::deferred));
 
     // The group forwards the caller's cancellation to every worker and waits for all of them.
-    auto [order, failures] = co_await asio::experimental::make_parallel_group(std::move(ops))
-                                 .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
-    for (auto const& failure : failures)
-        if (failure)
-            std::rethrow_exception(failure);
+    auto [order, exceptions] = co_await asio::experimental::make_parallel_group(std::move(ops))
+                                   .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+    for (auto const& exception : exceptions)
+        if (exception)
+            std::rethrow_exception(exception);
 
     auto const state = co_await asio::this_coro::cancellation_state;
-    if (state.cancelled() != asio::cancellation_type::none)
+    if (state.cancelled() != asio::cancellation_type::none) {
+        failure = "the operation was cancelled";
         co_return make_error_code(asio::error::operation_aborted);
-    if (queue.error)
-        spdlog::error("Port batch write stopped: {}", queue.error_text);
+    }
+    failure = queue.error_text;
     co_return queue.error;
 }
 
@@ -692,14 +695,15 @@ asio::awaitable<std::pair<boost::system::error_code, write_result>> client::impl
 
     batch_writer const write = [this, &options](write_batch& batch) { return upsert_chunk(batch, options); };
     boost::system::error_code ec;
+    std::string failure;
     if (options.create_missing_related_entities) {
-        ec = co_await run_batches(batches, 0, batches.size(), write);
+        ec = co_await run_batches(batches, 0, batches.size(), write, failure);
     } else {
         // Without placeholder targets, a relation to an entity of another blueprint succeeds only
         // once that entity exists, so the blueprints go one after another.
         std::size_t begin = 0;
         for (auto const end : group_ends) {
-            ec = co_await run_batches(batches, begin, end, write);
+            ec = co_await run_batches(batches, begin, end, write, failure);
             if (ec)
                 break;
             begin = end;
@@ -708,8 +712,8 @@ asio::awaitable<std::pair<boost::system::error_code, write_result>> client::impl
 
     auto result = merge_batches(batches);
     if (ec)
-        spdlog::error("Port bulk upsert of {} entities ended with {}: {} stored, {} rejected, {} pending",
-                      entities.size(), ec.message(), result.succeeded, result.failures.size(), result.pending.size());
+        spdlog::error("Port bulk upsert of {} entities stopped ({}): {} stored, {} rejected, {} pending", entities.size(),
+                      failure, result.succeeded, result.failures.size(), result.pending.size());
     co_return std::pair{ec, std::move(result)};
 }
 
@@ -771,11 +775,12 @@ asio::awaitable<std::pair<boost::system::error_code, write_result>> client::impl
     }
 
     batch_writer const write = [this, &options](write_batch& batch) { return remove_batch(batch, options); };
-    auto const ec = co_await run_batches(batches, 0, batches.size(), write);
+    std::string failure;
+    auto const ec = co_await run_batches(batches, 0, batches.size(), write, failure);
     auto result = merge_batches(batches);
     if (ec)
-        spdlog::error("Port bulk delete of {} entities ended with {}: {} deleted, {} rejected, {} pending",
-                      entities.size(), ec.message(), result.succeeded, result.failures.size(), result.pending.size());
+        spdlog::error("Port bulk delete of {} entities stopped ({}): {} deleted, {} rejected, {} pending", entities.size(),
+                      failure, result.succeeded, result.failures.size(), result.pending.size());
     co_return std::pair{ec, std::move(result)};
 }
 

@@ -399,6 +399,65 @@ BOOST_AUTO_TEST_CASE(one_token_for_concurrent_calls)
     BOOST_TEST(server.entities("service").size() == 100u);
 }
 
+BOOST_AUTO_TEST_CASE(unauthorized_response_refreshes_token)
+{
+    emulator server;
+    client_fixture fixture(client_config_for(server));
+    server.add_fault(bulk_fault(401, 1));
+
+    auto [ec, result] = upsert(fixture, make_entities("service", 2));
+
+    BOOST_TEST(!ec, ec.message());
+    BOOST_TEST(result.succeeded == 2u);
+    BOOST_TEST(server.count_requests("POST", "/auth/access_token") == 2u);
+    BOOST_TEST(server.count_requests("POST", "/entities/bulk", 401) == 1u);
+    BOOST_TEST(server.count_requests("POST", "/entities/bulk", 200) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(wrong_secret_fails_with_auth_error)
+{
+    emulator server;
+    auto config = client_config_for(server);
+    config.client_secret = "not-the-secret";
+    client_fixture fixture(config);
+
+    auto [ec, result] = upsert(fixture, make_entities("service", 3));
+
+    BOOST_TEST((ec == ocean::error::port_auth_failed), ec.message());
+    BOOST_TEST(result.pending.size() == 3u);
+    BOOST_TEST(server.count_requests("POST", "/entities/bulk") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(cancelled_caller_keeps_shared_refresh)
+{
+    emulator server;
+    client_fixture fixture(client_config_for(server));
+    json::object slow_auth;
+    slow_auth["method"] = "POST";
+    slow_auth["path"] = "/v1/auth/access_token";
+    slow_auth["delay_ms"] = 1000;
+    slow_auth["count"] = 1;
+    server.add_fault(slow_auth);
+
+    // Both calls wait for the same token; cancelling the first must not fail the second.
+    asio::cancellation_signal signal;
+    captured<port::write_result> cancelled;
+    captured<port::write_result> kept;
+    fixture.client->async_upsert_entities(make_entities("service", 1, "a"), {},
+                                          asio::bind_cancellation_slot(signal.slot(), cancelled.handler()));
+    fixture.client->async_upsert_entities(make_entities("service", 1, "b"), {}, kept.handler());
+    std::this_thread::sleep_for(300ms);
+    asio::post(fixture.io, [&signal] { signal.emit(asio::cancellation_type::terminal); });
+
+    auto [cancelled_ec, cancelled_result] = wait_for(cancelled.future);
+    auto [kept_ec, kept_result] = wait_for(kept.future);
+    BOOST_TEST((cancelled_ec == asio::error::operation_aborted), cancelled_ec.message());
+    BOOST_TEST(cancelled_result.pending.size() == 1u);
+    BOOST_TEST(!kept_ec, kept_ec.message());
+    BOOST_TEST(kept_result.succeeded == 1u);
+    BOOST_TEST(server.count_requests("POST", "/auth/access_token") == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(expiring_token_is_refreshed_once)
 {
     emulator server({"--token-ttl", "2"});
