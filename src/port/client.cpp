@@ -536,6 +536,10 @@ asio::awaitable<boost::system::error_code> client::impl::run_batches(std::vector
                                                                      std::size_t first, std::size_t last,
                                                                      batch_writer const& write, std::string& failure)
 {
+    // A parallel group of no operations would never complete.
+    if (first >= last)
+        co_return boost::system::error_code{};
+
     batch_queue queue;
     queue.batches = &batches;
     queue.next = first;

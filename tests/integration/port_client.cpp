@@ -502,6 +502,26 @@ BOOST_AUTO_TEST_CASE(thousand_entities_take_fifty_bulks)
     BOOST_TEST(server.entities("service").size() == 1000u);
 }
 
+BOOST_AUTO_TEST_CASE(empty_writes_complete_at_once)
+{
+    emulator server;
+    client_fixture fixture(client_config_for(server));
+
+    auto [upsert_ec, upserted] = upsert(fixture, {});
+    BOOST_TEST(!upsert_ec, upsert_ec.message());
+    BOOST_TEST(upserted.succeeded == 0u);
+
+    // An entity whose identifier is a search query is never deleted, which leaves no batch.
+    port::entity by_query = make_entity("service", "unused");
+    by_query.identifier = json::parse(R"({"combinator":"and","rules":[]})");
+    captured<port::write_result> removed;
+    fixture.client->async_delete_entities({by_query}, {}, removed.handler());
+    auto [delete_ec, deleted] = wait_for(removed.future);
+    BOOST_TEST(!delete_ec, delete_ec.message());
+    BOOST_TEST(deleted.succeeded == 0u);
+    BOOST_TEST(server.requests().empty());
+}
+
 BOOST_AUTO_TEST_CASE(large_entities_split_by_size)
 {
     emulator server;
