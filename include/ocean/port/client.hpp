@@ -126,6 +126,15 @@ struct search_options {
 
 /// A Port API client. Operations may overlap; the client serialises its own state on an
 /// internal strand, so one instance may be shared by coroutines on several threads.
+///
+/// Every operation honours terminal, partial and total cancellation, also while it waits for a
+/// token, a request slot or a retry backoff, and then completes with
+/// asio::error::operation_aborted. A 401 leads to one token refresh and one more attempt. Other
+/// 4xx responses complete with error::port_rejected, except a 404 where the operation returns
+/// nullopt. 408, 429 and 5xx responses that outlast the retry policy complete with
+/// error::port_unavailable, and rejected credentials with error::port_auth_failed. The batch
+/// writes report per-entity rejections in their result instead (see async_upsert_entities),
+/// and async_call returns any status as data.
 class client {
 public:
     client(boost::asio::any_io_executor executor, client_config config);
