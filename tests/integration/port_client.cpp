@@ -340,7 +340,11 @@ BOOST_AUTO_TEST_CASE(unavailable_port_keeps_entities)
     BOOST_TEST(server.entities("service").empty());
 }
 
-BOOST_AUTO_TEST_CASE(cancel_during_backoff_aborts)
+namespace {
+
+// Starts an upsert that Port answers with 503 and Retry-After: 30, emits `type` on it while the
+// client sleeps, and checks that it ends promptly with operation_aborted.
+void check_cancel_during_backoff(asio::cancellation_type type)
 {
     emulator server;
     auto config = client_config_for(server);
@@ -351,30 +355,42 @@ BOOST_AUTO_TEST_CASE(cancel_during_backoff_aborts)
     server.add_fault(fault);
 
     asio::cancellation_signal signal;
-    std::promise<upsert_outcome> done;
-    auto future = done.get_future();
-    fixture.client->async_upsert_entities(
-        make_entities("service", 5), {},
-        asio::bind_cancellation_slot(signal.slot(), [&done](error_code ec, port::write_result result) {
-            done.set_value({ec, std::move(result)});
-        }));
+    captured<port::write_result> outcome;
+    fixture.client->async_upsert_entities(make_entities("service", 5), {},
+                                          asio::bind_cancellation_slot(signal.slot(), outcome.handler()));
 
-    // Cancel once the client is sleeping on the Retry-After of the first 503.
     auto const deadline = steady::now() + 30s;
     while (server.count_requests("POST", "/entities/bulk", 503) == 0 && steady::now() < deadline)
         std::this_thread::sleep_for(20ms);
     BOOST_TEST_REQUIRE(server.count_requests("POST", "/entities/bulk", 503) == 1u);
     std::this_thread::sleep_for(100ms);
     auto const cancelled = steady::now();
-    asio::post(fixture.io, [&signal] { signal.emit(asio::cancellation_type::terminal); });
+    asio::post(fixture.io, [&signal, type] { signal.emit(type); });
 
-    auto [ec, result] = wait_for(future);
+    auto [ec, result] = wait_for(outcome.future);
     auto const took = steady::now() - cancelled;
     BOOST_TEST((ec == asio::error::operation_aborted), ec.message());
     // The backoff lasts 30 s; a prompt cancellation ends well before it.
     BOOST_TEST((took < 10s));
     BOOST_TEST(result.pending.size() == 5u);
     BOOST_TEST(server.count_requests("POST", "/entities/bulk") == 1u);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(cancel_during_backoff_aborts)
+{
+    check_cancel_during_backoff(asio::cancellation_type::terminal);
+}
+
+BOOST_AUTO_TEST_CASE(partial_cancel_during_backoff_aborts)
+{
+    check_cancel_during_backoff(asio::cancellation_type::partial);
+}
+
+BOOST_AUTO_TEST_CASE(total_cancel_during_backoff_aborts)
+{
+    check_cancel_during_backoff(asio::cancellation_type::total);
 }
 
 // ---------------------------------------------------------------------------------------------
