@@ -138,7 +138,7 @@ tracker_entities() {
     "$work/entities.json"
 }
 
-# Succeeds when Port holds the entity BLUEPRINT/IDENTIFIER.
+# Succeeds when Port contains the entity BLUEPRINT/IDENTIFIER.
 tracker_has() {
   local entities
   entities=$(tracker_entities) || fail "cannot read the emulator's entities"
@@ -154,7 +154,7 @@ tracker_url=$(wait_for_line "$work/tracker.out" "ocean-fake-third-party listenin
 echo "   tracker at $tracker_url"
 
 echo "== starting ocean-sample-third-party (POLLING every second, resync on start)"
-# OCEAN__BASE_URL must name the port before the sample starts: take one that nothing answers on.
+# OCEAN__BASE_URL must name the port before the sample starts, so take one where no server listens.
 sample_port=""
 for candidate in $(shuf -i 20000-60000 -n 50); do
   if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then

@@ -156,14 +156,14 @@ std::size_t parse_count(std::string const& variable, std::string const& value)
     }
 }
 
-// Converts the text of a declared setting to its spec type. `shown` is what error messages quote:
-// the value itself, or a placeholder for a sensitive setting.
+// Converts the text of a declared setting to its spec type. Error messages quote the value,
+// except for a sensitive setting.
 boost::json::value convert_setting(setting_spec const& spec, std::string const& text)
 {
-    auto const shown = spec.sensitive ? std::string("(sensitive value not shown)") : "'" + text + "'";
+    auto const quoted_value = spec.sensitive ? std::string("(sensitive value not shown)") : "'" + text + "'";
     auto wrong = [&](std::string_view expected) {
         return config_error("integration setting '" + spec.name + "' (" + spec.variable() + "): expected " +
-                            std::string(expected) + ", got " + shown);
+                            std::string(expected) + ", got " + quoted_value);
     };
     if (spec.type == "string")
         return boost::json::string(text);
@@ -363,9 +363,9 @@ integration_config integration_config::from_values(std::map<std::string, std::st
         auto const key = declared.key();
         if (declared.sensitive)
             c.sensitive_settings.insert(key);
-        auto* given = c.integration_settings.if_contains(key);
-        if (given != nullptr && given->is_string() && !given->get_string().empty()) {
-            c.integration_settings[key] = convert_setting(declared, std::string(given->get_string()));
+        auto* provided = c.integration_settings.if_contains(key);
+        if (provided != nullptr && provided->is_string() && !provided->get_string().empty()) {
+            c.integration_settings[key] = convert_setting(declared, std::string(provided->get_string()));
             continue;
         }
         auto fallback = typed_default(declared);

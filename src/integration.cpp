@@ -75,7 +75,7 @@ integration::impl::impl(asio::any_io_executor ex, integration_config cfg)
         add_webhook_listener_route();
 }
 
-// The integration fields this SDK sets; PATCHed when Port holds other values.
+// Returns the integration fields this SDK sets. Startup PATCHes those whose stored value differs.
 json::object desired_fields(integration_config const& config)
 {
     json::object fields;

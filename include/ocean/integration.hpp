@@ -27,15 +27,17 @@ using start_hook = std::function<boost::asio::awaitable<void>()>;
 /// Raw third-party items of one kind, as the API returned them.
 using raw_batch = std::vector<boost::json::value>;
 
-/// Where a streaming resync handler puts its batches. The resync maps and writes each batch
-/// before it takes the next one, so at most one batch waits in memory besides the one being
-/// written, however many items the source has. Owned by the resync; valid during the handler.
+/// The destination of a streaming resync handler's batches. The resync maps and writes each
+/// batch before it takes the next one. So besides the batch being written, at most one batch
+/// waits in memory, however many items the source has. The resync owns the sink, which is valid
+/// while the handler runs.
 class batch_sink {
 public:
     /// Hands `batch` to the resync and completes once the resync has taken it.
     /// Completion: void(error_code). Errors: boost::asio::error::operation_aborted when the resync
-    /// was cancelled (a newer resync, stop(), or the caller's cancellation), or when the resync
-    /// gave up on this kind after a write to Port failed; the handler should then return.
+    /// was cancelled by a newer resync, stop() or the caller's cancellation. The same error comes
+    /// when the resync gave up on this kind after a write to Port failed. The handler should then
+    /// return.
     /// Cancellation: terminal, partial and total; the batch is then dropped.
     template <class Token = default_token>
     auto async_write(raw_batch batch, Token&& token = {})
@@ -68,7 +70,7 @@ using resync_stream_handler =
 /// A hook run before or after a resync.
 using resync_hook = std::function<boost::asio::awaitable<void>()>;
 
-/// What a resync did with one kind.
+/// The outcome of one kind in a resync.
 struct kind_result {
     std::string kind;
     /// Raw items the handlers produced.
@@ -97,7 +99,7 @@ struct resync_result {
     /// True when the delete phase ran (no kind failed and the share to delete was within the
     /// entityDeletionThreshold of the port-app-config).
     bool reconciled = false;
-    /// Why no deletion happened, when it did not.
+    /// The reason no deletion happened, when it did not.
     std::string reconciliation_note;
 
     bool ok() const noexcept { return status == state::completed; }
@@ -163,12 +165,12 @@ public:
     boost::system::error_code listen();
     boost::asio::ip::tcp::endpoint local_endpoint() const;
 
-    /// Provisions the integration in Port (creating it with the default port-app-config from the
-    /// resources path, or patching the fields that differ; creating the default blueprints when
-    /// Port reports resources as not initialised), serves HTTP, awaits the start hooks, reports
-    /// ready, starts the event listener (config().event_listener_type) and serves until stop().
-    /// With the ONCE listener it completes after its resync instead, so a CronJob gets an exit
-    /// status.
+    /// Provisions the integration in Port, serves HTTP, awaits the start hooks, reports ready,
+    /// starts the event listener (config().event_listener_type) and serves until stop().
+    /// Provisioning creates the integration with the default port-app-config of the resources
+    /// path, or patches the fields that differ. It creates the default blueprints when Port
+    /// reports resources as not initialised. With the ONCE listener, async_run completes after
+    /// its resync instead, so a CronJob gets an exit status.
     /// Completion: void(error_code). Errors: ocean::error::invalid_config when configuration or
     /// the port-app-config is invalid, Port errors from provisioning, the HTTP server's listen
     /// error; with ONCE, the first failed kind's error (ocean::error::protocol_error when it had
@@ -186,13 +188,15 @@ public:
     /// config().shutdown_timeout. async_run then completes. Any thread, repeatedly.
     void stop();
 
-    /// Runs a full resync: the on_resync_start hooks; every kind of the port-app-config, up to
-    /// config().resync_kind_concurrency kinds at a time, each batch mapped and upserted as it
-    /// arrives; then reconciliation, which deletes the entities of this integration that Port
-    /// last changed before the resync started and that no kind produced, unless a kind failed or
-    /// the share to delete exceeds entityDeletionThreshold; then the on_resync_complete hooks.
-    /// Reports the resync state (running, completed, failed, aborted) to Port. A resync started
-    /// while another runs cancels the older one, which deletes nothing and is reported aborted.
+    /// Runs a full resync. First come the on_resync_start hooks. Then every kind of the
+    /// port-app-config runs, up to config().resync_kind_concurrency kinds at a time, and each
+    /// batch is mapped and upserted as it arrives. Reconciliation then deletes the entities of
+    /// this integration that Port last changed before the resync started and that no kind
+    /// produced. It deletes nothing when a kind failed or when the share to delete exceeds
+    /// entityDeletionThreshold. The on_resync_complete hooks run last.
+    /// The resync state (running, completed, failed, aborted) is reported to Port. A resync
+    /// started while another runs cancels the older one, which deletes nothing and is reported
+    /// aborted.
     /// Completion: void(error_code, resync_result). Kind failures are data in the result (status
     /// failed); the error_code is set only when the resync could not run: ocean::error::stopping
     /// before startup provisioning finished or after stop(), operation_aborted when it was
@@ -206,9 +210,9 @@ public:
     }
 
     /// Maps `items` of `kind` through the port-app-config and upserts the entities that pass the
-    /// selector; entities of items that fail it are deleted (Port Ocean's rule).
-    /// Completion: void(error_code, sync_result). error::unknown_kind when no resource maps `kind`,
-    /// error::stopping before startup provisioning finished.
+    /// selector. Entities of items that fail it are deleted, as Port Ocean does.
+    /// Completion: void(error_code, sync_result). Errors: error::unknown_kind when no resource
+    /// maps `kind`, and error::stopping before startup provisioning finished.
     /// Cancellation: terminal, partial and total; requests already sent are not undone.
     template <class Token = default_token>
     auto async_register_raw(std::string kind, std::vector<boost::json::value> items, Token&& token = {})

@@ -57,7 +57,8 @@ struct integration::impl : std::enable_shared_from_this<impl> {
         }
     };
 
-    /// What the kinds of one resync share: the next kind to take and the entity keys produced.
+    /// The state shared by the kinds of one resync: the next kind to take and the entity keys
+    /// produced.
     struct resync_work {
         std::vector<std::string> kinds;
         std::vector<kind_result> results;
@@ -99,8 +100,8 @@ struct integration::impl : std::enable_shared_from_this<impl> {
                                 sync_result& result);
 
     // lifecycle/resync.cpp
-    /// Runs a full resync, cancelling any running one first. Never throws for kind failures; the
-    /// result's status tells. Throws system_error(error::stopping) when it cannot start.
+    /// Runs a full resync, cancelling any running one first. Kind failures do not throw; they set
+    /// the result's status. Throws system_error(error::stopping) when the resync cannot start.
     boost::asio::awaitable<resync_result> sync_raw_all();
     boost::asio::awaitable<resync_result> guarded_resync(std::string start);
     boost::asio::awaitable<void> resync_body(resync_result& result, std::string const& start);

@@ -432,8 +432,9 @@ asio::awaitable<void> integration::impl::reconcile(resync_result& result, resync
         co_return;
     }
 
-    // The share is taken over what the integration holds now: the stale entities plus those this
-    // resync produced (entities changed by live events during the resync are not counted).
+    // The share is taken over the entities the integration owns now: the stale ones plus those
+    // this resync produced. Entities changed only by live events during the resync are not
+    // counted, so the share errs on the high side, which skips deletion sooner.
     auto const total = stale.size() + work.produced.size();
     auto const share = static_cast<double>(stale.size()) / static_cast<double>(total);
     auto const threshold = processor->config().entity_deletion_threshold;

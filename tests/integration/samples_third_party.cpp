@@ -257,7 +257,7 @@ BOOST_AUTO_TEST_CASE(third_party_once_exit_codes)
     BOOST_TEST(f.catalog().size() == 13U);
     BOOST_TEST(f.resync_status() == "completed");
 
-    // The tracker now fails its task list: the resync fails and the CronJob sees a failure.
+    // The tracker now fails its lists, so the resync fails and the process exits non-zero.
     auto const fault = call(f.tracker_port, "POST", "/api/faults", R"({"list_status": 500})");
     BOOST_REQUIRE_EQUAL(fault.status, 200U);
     f.start(options);
