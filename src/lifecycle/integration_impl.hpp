@@ -130,6 +130,8 @@ struct integration::impl : std::enable_shared_from_this<impl> {
     boost::asio::awaitable<bool> sleep_unless_stopped(std::chrono::milliseconds duration);
     boost::asio::awaitable<std::optional<std::string>> read_resync_request();
     void add_webhook_listener_route();
+    /// Starts a resync in the background unless the integration is starting or stopping.
+    boost::asio::awaitable<bool> accept_resync_request();
 };
 
 } // namespace ocean

@@ -130,25 +130,34 @@ asio::awaitable<void> integration::impl::run_listener()
     }
 }
 
+asio::awaitable<bool> integration::impl::accept_resync_request()
+{
+    if (stopping || !processor)
+        co_return false;
+    auto self = shared_from_this();
+    asio::co_spawn(strand, sync_raw_all(), [self](std::exception_ptr failure, resync_result const&) {
+        if (!failure)
+            return;
+        try {
+            std::rethrow_exception(failure);
+        } catch (std::exception const& e) {
+            spdlog::error("resync requested through POST /resync failed: {}", e.what());
+        }
+    });
+    spdlog::info("Port requested a resync through POST /resync");
+    co_return true;
+}
+
 void integration::impl::add_webhook_listener_route()
 {
     // Port calls {appHost}/resync, at the root, as the changelog destination of this integration.
+    // Handlers run on the server's executor; the integration's state is read on its strand.
     server.router().add("POST", "/resync", [this](http::request const&) -> asio::awaitable<http::response> {
-        if (stopping)
-            co_return http::response::error(503, "stopping", "the integration is stopping");
-        if (!processor)
-            co_return http::response::error(503, "starting", "the integration has not finished startup");
-        auto self = shared_from_this();
-        asio::co_spawn(strand, sync_raw_all(), [self](std::exception_ptr failure, resync_result const&) {
-            if (!failure)
-                return;
-            try {
-                std::rethrow_exception(failure);
-            } catch (std::exception const& e) {
-                spdlog::error("resync requested through POST /resync failed: {}", e.what());
-            }
-        });
-        spdlog::info("Port requested a resync through POST /resync");
+        auto const accepted =
+            co_await asio::co_spawn(strand, [this] { return accept_resync_request(); }, asio::use_awaitable);
+        if (!accepted)
+            co_return http::response::error(503, "unavailable",
+                                            "the integration is starting or stopping; no resync was started");
         json::object body;
         body["status"] = "accepted";
         co_return http::response::json(body, 202);

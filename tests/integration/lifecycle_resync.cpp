@@ -493,3 +493,38 @@ BOOST_AUTO_TEST_CASE(resync_stop_reports_aborted)
     BOOST_CHECK_NO_THROW(f.run_done.get());
     BOOST_TEST(f.resync_status() == "aborted");
 }
+
+BOOST_AUTO_TEST_CASE(resync_hooks_run_in_order)
+{
+    app_fixture f;
+    source s;
+    register_source(f, s);
+    std::vector<std::string> calls;
+    bool fail_start = false;
+    f.app->on_resync_start([&]() -> asio::awaitable<void> {
+        calls.push_back("start");
+        if (fail_start)
+            throw std::runtime_error("the catalog snapshot could not be read");
+        co_return;
+    });
+    f.app->on_resync_complete([&]() -> asio::awaitable<void> {
+        calls.push_back("complete");
+        co_return;
+    });
+    f.start();
+    BOOST_TEST(f.resync().ok());
+    BOOST_TEST((calls == std::vector<std::string>{"start", "complete"}));
+
+    // A failing start hook leaves the catalog state unknown: the kinds still run, nothing is
+    // deleted, and the complete hooks do not run.
+    calls.clear();
+    fail_start = true;
+    s.removed = {1};
+    auto const second = f.resync();
+    BOOST_TEST((second.status == ocean::resync_result::state::failed));
+    BOOST_TEST(second.deleted == 0U);
+    BOOST_REQUIRE_EQUAL(second.kinds.size(), 2U);
+    BOOST_TEST(second.kinds[0].items == 49U);
+    BOOST_TEST((calls == std::vector<std::string>{"start"}));
+    BOOST_TEST(f.identifiers("lifecycleItem").contains("item-1"));
+}
