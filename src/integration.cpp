@@ -1,5 +1,6 @@
 #include <ocean/error.hpp>
 #include <ocean/integration.hpp>
+#include <ocean/live_events/processor_manager.hpp>
 
 #include "detail/launch.hpp"
 
@@ -75,6 +76,7 @@ struct integration::impl : std::enable_shared_from_this<impl> {
     port::client port;
     std::vector<start_hook> hooks;
     std::optional<mapping::entity_processor> processor;
+    std::unique_ptr<live_events::processor_manager> live_events;
 
     asio::awaitable<void> provision();
     asio::awaitable<void> run();
@@ -169,12 +171,16 @@ asio::awaitable<void> integration::impl::run()
                           hooks.size(), e.what());
         }
     }
+    if (live_events)
+        live_events->start(processor->config());
     server.set_ready(true);
     auto const endpoint = server.local_endpoint();
     spdlog::info("integration '{}' ready on {}:{}", config.integration_identifier, endpoint.address().to_string(),
                  endpoint.port());
 
     co_await served->async_wait(asio::as_tuple(asio::use_awaitable));
+    if (live_events)
+        co_await live_events->async_wait_stopped(asio::as_tuple(asio::use_awaitable));
     if (*serve_error)
         throw boost::system::system_error(*serve_error, "http server");
 }
@@ -266,6 +272,15 @@ void integration::on_start(start_hook hook)
     impl_->hooks.push_back(std::move(hook));
 }
 
+void integration::add_webhook_processor(std::string const& path,
+                                        std::shared_ptr<live_events::webhook_processor> processor)
+{
+    if (!impl_->live_events)
+        impl_->live_events = std::make_unique<live_events::processor_manager>(
+            impl_->executor, impl_->port, impl_->routes, live_events::manager_options::from_environment());
+    impl_->live_events->add_processor(path, std::move(processor));
+}
+
 integration_config const& integration::config() const noexcept
 {
     return impl_->config;
@@ -299,6 +314,8 @@ asio::ip::tcp::endpoint integration::local_endpoint() const
 void integration::stop()
 {
     impl_->server.stop();
+    if (impl_->live_events)
+        impl_->live_events->stop();
 }
 
 void integration::run_impl(asio::any_completion_handler<void(boost::system::error_code)> h)

@@ -5,6 +5,7 @@
 #include <ocean/detail/async.hpp>
 #include <ocean/http/router.hpp>
 #include <ocean/http/server.hpp>
+#include <ocean/live_events/webhook_processor.hpp>
 #include <ocean/mapping/entity_processor.hpp>
 #include <ocean/port/client.hpp>
 
@@ -50,6 +51,12 @@ public:
     /// Adds a startup hook. Hooks run in order after provisioning; a failing hook is logged with
     /// its error and the integration still serves webhooks.
     void on_start(start_hook hook);
+
+    /// Adds a webhook processor on `path`, served at POST /integration{path}; several processors
+    /// may share a path. The first call opens the live-events inbox (settings from
+    /// OCEAN__LIVE_EVENTS__*, see docs/LIVE_EVENTS.md) and throws std::system_error when it
+    /// cannot. Call before async_run.
+    void add_webhook_processor(std::string const& path, std::shared_ptr<live_events::webhook_processor> processor);
 
     integration_config const& config() const noexcept;
     port::client& port_client() noexcept;
