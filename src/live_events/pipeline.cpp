@@ -25,6 +25,12 @@ double unit_random()
     return std::uniform_real_distribution<double>(0.0, 1.0)(generator);
 }
 
+struct processing_outcome {
+    std::vector<std::pair<std::size_t, event_results>> results;
+    /// Why processing failed; empty on success.
+    std::string failure;
+};
+
 // Thrown when an event cannot be processed and should go to the dead letters.
 struct event_failure : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -95,27 +101,42 @@ asio::awaitable<void> processor_manager::impl::process(std::shared_ptr<tracked_e
 
     asio::steady_timer deadline(strand);
     deadline.expires_after(options.processing_deadline);
-    std::variant<std::vector<std::pair<std::size_t, event_results>>, std::monostate> outcome;
-    std::string failure;
+    // Boost 1.81's operator|| waits for the first branch that completes without an exception, so
+    // the processing branch reports failures as a value: it then wins the race with the deadline.
+    auto guarded = [this, tracked]() -> asio::awaitable<processing_outcome> {
+        processing_outcome result;
+        try {
+            result.results = co_await run_processors(tracked);
+        } catch (std::exception const& e) {
+            result.failure = e.what();
+        }
+        co_return result;
+    };
+    std::variant<processing_outcome, std::monostate> raced;
     try {
-        outcome = co_await (run_processors(tracked) || deadline.async_wait(asio::use_awaitable));
+        raced = co_await (guarded() || deadline.async_wait(asio::use_awaitable));
     } catch (std::exception const& e) {
-        failure = e.what();
+        processing_outcome cancelled;
+        cancelled.failure = e.what();
+        raced = std::move(cancelled);
     }
     if (aborting)
         co_return; // cancelled by stop(): the event stays in the inbox for the next start
-    if (failure.empty() && outcome.index() == 1)
-        failure = "processing did not finish within the deadline of " +
-                  std::to_string(options.processing_deadline.count()) + " ms";
-    if (!failure.empty()) {
-        mark_dead(sequence, failure);
+    if (raced.index() == 1) {
+        mark_dead(sequence, "processing did not finish within the deadline of " +
+                                std::to_string(options.processing_deadline.count()) + " ms");
+        co_return;
+    }
+    auto& outcome = std::get<0>(raced);
+    if (!outcome.failure.empty()) {
+        mark_dead(sequence, outcome.failure);
         co_return;
     }
 
     std::vector<port::entity> upserts;
     std::vector<port::entity> deletes;
     std::vector<std::string> mapping_errors;
-    for (auto& [resource_index, results] : std::get<0>(outcome)) {
+    for (auto& [resource_index, results] : outcome.results) {
         auto updated = mapper->map_resource(resource_index, results.updated);
         auto removed = mapper->map_resource(resource_index, results.deleted);
         for (auto const& m : updated.misconfigured)
