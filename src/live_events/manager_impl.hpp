@@ -58,7 +58,7 @@ struct commit_batch {
     std::error_code error;
 };
 
-/// What the duplicate check stores per delivery id.
+/// The duplicate-check record of one delivery id.
 struct delivery_state {
     enum class status { pending, applied, dead };
     status state = status::pending;
@@ -100,8 +100,8 @@ struct processor_manager::impl : std::enable_shared_from_this<impl> {
     std::unordered_map<std::string, delivery_state> deliveries;
     std::deque<std::pair<system_clock::time_point, std::string>> applied_order;
 
-    // Scheduling: one FIFO per ordering key; a key is in ready_keys when its queue is not empty
-    // and no worker holds it.
+    // Scheduling: one FIFO per ordering key. A key is in ready_keys when its queue is not empty
+    // and no worker has taken it.
     std::unordered_map<std::string, std::deque<std::uint64_t>> key_queues;
     std::unordered_set<std::string> running_keys;
     std::deque<std::string> ready_keys;
@@ -112,6 +112,9 @@ struct processor_manager::impl : std::enable_shared_from_this<impl> {
     std::string log_buffer;
     std::shared_ptr<commit_batch> batch;
     bool flusher_running = false;
+    /// Set after a failed write, which may have left a partial record in the middle of the file:
+    /// the next turn rewrites the file from memory before appending.
+    bool rewrite_needed = false;
 
     // Port writer.
     std::map<std::string, pending_write> window;

@@ -27,7 +27,7 @@ double unit_random()
 
 struct processing_outcome {
     std::vector<std::pair<std::size_t, event_results>> results;
-    /// Why processing failed; empty on success.
+    /// The failure message, empty on success.
     std::string failure;
 };
 
@@ -43,8 +43,8 @@ void processor_manager::impl::enqueue(std::uint64_t sequence, std::string const&
     // Events without a key get one of their own, so they run in parallel with everything.
     auto const key = ordering_key.empty() ? "#" + std::to_string(sequence) : "k:" + ordering_key;
     auto& queue = key_queues[key];
-    // Keep each key's queue in sequence order even if group commits wake deliveries out of order;
-    // the head is never displaced while a worker holds the key.
+    // Keep each key's queue in sequence order even if group commits wake deliveries out of order.
+    // The head stays in place while a worker is processing it.
     auto position = queue.end();
     auto const first_movable = running_keys.contains(key) && !queue.empty() ? queue.begin() + 1 : queue.begin();
     while (position != first_movable && *(position - 1) > sequence)
@@ -146,7 +146,7 @@ asio::awaitable<void> processor_manager::impl::process(std::shared_ptr<tracked_e
         mapping_errors.insert(mapping_errors.end(), removed.errors.begin(), removed.errors.end());
         std::move(updated.passed.begin(), updated.passed.end(), std::back_inserter(upserts));
         // Items that no longer pass the selector leave the catalog. Items the processor reports as
-        // deleted are deleted whatever the selector says, because a deleted object's payload often
+        // deleted are deleted whatever the selector returns, because a deleted object's payload often
         // lacks the fields the selector reads.
         std::move(updated.failed.begin(), updated.failed.end(), std::back_inserter(deletes));
         std::move(removed.passed.begin(), removed.passed.end(), std::back_inserter(deletes));

@@ -160,7 +160,7 @@ asio::awaitable<http::response> processor_manager::impl::accept(std::string path
     }
 
     // Authentication and validation come before anything is stored, so a forged or malformed
-    // delivery is answered at once and never reaches the inbox.
+    // delivery gets its error at once and never reaches the inbox.
     for (auto const& processor : claimed) {
         auto const verdict = co_await processor->authenticate(event.body, event.headers);
         if (verdict)
@@ -181,8 +181,8 @@ asio::awaitable<http::response> processor_manager::impl::accept(std::string path
     event.delivery_id = delivery_id_of(request, *claimed.front(), options);
     event.ordering_key = claimed.front()->ordering_key(event).value_or("");
 
-    // The checks above may have suspended; state is re-read from here on without suspending
-    // until the records are queued for the log, so two copies of one delivery cannot both pass.
+    // The checks above may have suspended, so the state is read again here. No suspension follows
+    // until the records are queued for the log, which keeps two copies of one delivery from both passing.
     if (stopping) {
         metrics.rejected("stopping");
         co_return service_unavailable("stopping", "the integration is stopping; retry later",
@@ -315,8 +315,17 @@ asio::awaitable<void> processor_manager::impl::flush_log()
         auto current = std::exchange(batch, std::make_shared<commit_batch>(strand));
         bool const sync = current->needs_sync;
         inbox_file* target = &*file;
-        auto write = [target, bytes = std::move(bytes), sync]() -> asio::awaitable<std::error_code> {
+        // A partial record followed by good ones would end the log early at the next start, so a
+        // failed write is repaired by rewriting the live records before anything else is appended.
+        std::string repair;
+        if (rewrite_needed)
+            repair = live_records();
+        bool const repairing = rewrite_needed;
+        auto write = [target, bytes = std::move(bytes), sync, repair = std::move(repair),
+                      repairing]() -> asio::awaitable<std::error_code> {
             try {
+                if (repairing)
+                    target->rewrite(repair);
                 target->write_and_sync(bytes, sync);
             } catch (std::system_error const& e) {
                 co_return e.code();
@@ -330,6 +339,7 @@ asio::awaitable<void> processor_manager::impl::flush_log()
             error = co_await write();
         if (error)
             spdlog::error("live events: writing the inbox '{}' failed: {}", file->path().string(), error.message());
+        rewrite_needed = static_cast<bool>(error);
         metrics.group_commits++;
         current->error = error;
         current->done = true;

@@ -309,7 +309,7 @@ BOOST_AUTO_TEST_CASE(key_order_with_eight_workers)
 {
     pipeline_fixture f({"OCEAN__LIVE_EVENTS__WORKERS=8"});
     std::vector<item_event> events;
-    // create, update, update, delete of one key, interleaved with other keys; a slow first step
+    // Create, update, update and delete one key, interleaved with other keys. The slow first step
     // gives other workers every chance to overtake it if ordering were broken.
     std::vector<std::string> const actions{"upsert", "upsert", "upsert", "delete"};
     for (int step = 0; step < 4; ++step) {
@@ -420,8 +420,8 @@ BOOST_AUTO_TEST_CASE(redelivery_after_dead_letter_is_processed)
 BOOST_AUTO_TEST_CASE(port_outage_loses_no_event)
 {
     pipeline_fixture f;
-    // Port fails every write for 5 s (a shorter outage than the 30 s of the scenario, to keep the
-    // test quick; the writer keeps the data and resends whatever the outage length).
+    // Port fails every write for 5 s. The acceptance scenario names 30 s, which would make the test
+    // slow, and the writer keeps the data and resends it whatever the outage length.
     auto const fault = f.emulator_call(
         "POST", "/_emulator/faults",
         R"({"method":"POST","path":"/v1/blueprints/*/entities/bulk","status":503,"duration_ms":5000})");
@@ -497,8 +497,8 @@ BOOST_AUTO_TEST_CASE(sigterm_keeps_unapplied_for_next_start)
         BOOST_REQUIRE_EQUAL(f.post(e).status, 202U);
     BOOST_TEST(f.app->terminate(20s) == 0);
 
-    // One worker at 400 ms per event cannot apply all five within the 500 ms drain; what is left
-    // stays in the inbox and the next start applies it.
+    // One worker at 400 ms per event cannot apply all five within the 500 ms drain. What is left
+    // stays in the inbox, and the next start applies it.
     f.start_app();
     wait_until([&] { return f.items().size() == events.size(); }, 60s, "every acknowledged event is in Port");
 }
