@@ -54,8 +54,8 @@ public:
 
     /// Adds a webhook processor on `path`, served at POST /integration{path}; several processors
     /// may share a path. The first call opens the live-events inbox (settings from
-    /// OCEAN__LIVE_EVENTS__*, see docs/LIVE_EVENTS.md) and throws std::system_error when it
-    /// cannot. Call before async_run.
+    /// OCEAN__LIVE_EVENTS__*, see docs/LIVE_EVENTS.md). Throws ocean::config_error for an invalid
+    /// setting and std::system_error when the inbox cannot be opened. Call before async_run.
     void add_webhook_processor(std::string const& path, std::shared_ptr<live_events::webhook_processor> processor);
 
     integration_config const& config() const noexcept;

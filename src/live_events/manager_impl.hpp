@@ -78,7 +78,8 @@ struct processor_manager::impl : std::enable_shared_from_this<impl> {
     live_metrics metrics;
 
     std::map<std::string, std::vector<std::shared_ptr<webhook_processor>>> processors;
-    std::optional<mapping::entity_processor> mapper;
+    /// Replaced as a whole by start(); a coroutine keeps its own reference while it maps one event.
+    std::shared_ptr<mapping::entity_processor const> mapper;
 
     // Lifecycle.
     bool started = false;
@@ -142,7 +143,7 @@ struct processor_manager::impl : std::enable_shared_from_this<impl> {
     asio::awaitable<void> worker();
     asio::awaitable<void> process(std::shared_ptr<tracked_event> tracked);
     asio::awaitable<std::vector<std::pair<std::size_t, event_results>>> run_processors(
-        std::shared_ptr<tracked_event> tracked);
+        std::shared_ptr<tracked_event> tracked, std::shared_ptr<mapping::entity_processor const> entity_mapper);
     asio::awaitable<event_results> handle_with_retries(std::shared_ptr<webhook_processor> processor,
                                                        std::shared_ptr<tracked_event> tracked,
                                                        mapping::resource_config const& resource);

@@ -99,14 +99,15 @@ asio::awaitable<void> processor_manager::impl::process(std::shared_ptr<tracked_e
         co_return;
     }
 
+    auto const entity_mapper = mapper;
     asio::steady_timer deadline(strand);
     deadline.expires_after(options.processing_deadline);
     // Boost 1.81's operator|| waits for the first branch that completes without an exception, so
     // the processing branch reports failures as a value: it then wins the race with the deadline.
-    auto guarded = [this, tracked]() -> asio::awaitable<processing_outcome> {
+    auto guarded = [this, tracked, entity_mapper]() -> asio::awaitable<processing_outcome> {
         processing_outcome result;
         try {
-            result.results = co_await run_processors(tracked);
+            result.results = co_await run_processors(tracked, entity_mapper);
         } catch (std::exception const& e) {
             result.failure = e.what();
         }
@@ -137,8 +138,8 @@ asio::awaitable<void> processor_manager::impl::process(std::shared_ptr<tracked_e
     std::vector<port::entity> deletes;
     std::vector<std::string> mapping_errors;
     for (auto& [resource_index, results] : outcome.results) {
-        auto updated = mapper->map_resource(resource_index, results.updated);
-        auto removed = mapper->map_resource(resource_index, results.deleted);
+        auto updated = entity_mapper->map_resource(resource_index, results.updated);
+        auto removed = entity_mapper->map_resource(resource_index, results.deleted);
         for (auto const& m : updated.misconfigured)
             spdlog::warn("live events: event {}: kind '{}' field {} is misconfigured: {}", sequence, m.kind, m.path,
                          m.message);
@@ -164,10 +165,10 @@ asio::awaitable<void> processor_manager::impl::process(std::shared_ptr<tracked_e
 }
 
 asio::awaitable<std::vector<std::pair<std::size_t, event_results>>> processor_manager::impl::run_processors(
-    std::shared_ptr<tracked_event> tracked)
+    std::shared_ptr<tracked_event> tracked, std::shared_ptr<mapping::entity_processor const> entity_mapper)
 {
     std::vector<std::pair<std::size_t, event_results>> results;
-    auto const& resources = mapper->config().resources;
+    auto const& resources = entity_mapper->config().resources;
     auto const registered = processors.find(tracked->event.path);
     if (registered == processors.end())
         throw event_failure("no processor is registered for path '" + tracked->event.path + "'");
@@ -280,11 +281,12 @@ asio::awaitable<bool> processor_manager::impl::send_window(std::map<std::string,
     for (auto const& [key, write] : batch_to_send)
         (write.is_delete ? deletes : upserts).push_back(write.entity);
 
+    auto const entity_mapper = mapper;
     port::upsert_options upsert_options;
-    upsert_options.merge = mapper->config().enable_merge_entity;
-    upsert_options.create_missing_related_entities = mapper->config().create_missing_related_entities;
+    upsert_options.merge = entity_mapper->config().enable_merge_entity;
+    upsert_options.create_missing_related_entities = entity_mapper->config().create_missing_related_entities;
     port::delete_options delete_options;
-    delete_options.delete_dependents = mapper->config().delete_dependent_entities;
+    delete_options.delete_dependents = entity_mapper->config().delete_dependent_entities;
 
     std::map<std::string, std::string> rejected;
     auto const first_attempt = clock_type::now();

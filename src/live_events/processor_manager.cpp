@@ -489,10 +489,14 @@ asio::awaitable<http::response> processor_manager::impl::replay_dead_letter(std:
 
 void processor_manager::impl::do_start(mapping::port_app_config config)
 {
-    if (started || stopping)
+    if (stopping)
         return;
     mapping::processor_options mapping_options;
-    mapper.emplace(std::move(config), mapping_options);
+    mapper = std::make_shared<mapping::entity_processor const>(std::move(config), mapping_options);
+    if (started) {
+        spdlog::info("live events: port-app-config replaced ({} resources)", mapper->config().resources.size());
+        return;
+    }
     started = true;
     for (auto const& [sequence, tracked] : events) {
         boost::system::error_code parse_error;

@@ -79,11 +79,13 @@ struct manager_options {
 };
 
 /// Serves webhook processors on routes under the group it is given, stores accepted events in
-/// the inbox, and applies them to Port. All members may be called from any thread.
+/// the inbox, and applies them to Port. start(), stop(), async_wait_stopped() and metrics_text()
+/// may be called from any thread; add_processor() only before the server runs.
 class processor_manager {
 public:
     /// Registers the admin routes on `routes` (see docs/LIVE_EVENTS.md) and opens the inbox.
-    /// Throws std::system_error when the inbox file cannot be opened. `port` must outlive this.
+    /// Throws std::system_error when the inbox file cannot be opened or read. `port` must outlive
+    /// this object.
     processor_manager(boost::asio::any_io_executor executor, port::client& port, http::route_group routes,
                       manager_options options);
     ~processor_manager();
@@ -95,7 +97,8 @@ public:
     void add_processor(std::string const& path, std::shared_ptr<webhook_processor> processor);
 
     /// Starts the workers with `config`, a copy of the integration's port-app-config, and replays
-    /// the events the inbox held. Events are accepted (and stored) before start().
+    /// the events the inbox held. Events are accepted (and stored) before start(). Calling it
+    /// again replaces the port-app-config for the events processed from then on.
     void start(mapping::port_app_config config);
 
     /// Stops: new deliveries get 503, in-flight events finish up to drain_timeout, the rest stay
