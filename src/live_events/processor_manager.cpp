@@ -178,6 +178,11 @@ asio::awaitable<http::response> processor_manager::impl::accept(std::string path
         co_return http::response::error(422, "invalid_payload", problem);
     }
 
+    // Bearer credentials have done their job once authenticate() passed; they are not written to
+    // the inbox file, so the file never holds a secret that a sender presented.
+    for (char const* credential : {"Authorization", "Proxy-Authorization", "Cookie", "X-Gitlab-Token"})
+        event.headers.erase(credential);
+
     event.delivery_id = delivery_id_of(request, *claimed.front(), options);
     event.ordering_key = claimed.front()->ordering_key(event).value_or("");
 

@@ -12,6 +12,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -545,4 +547,23 @@ BOOST_AUTO_TEST_CASE(memory_only_mode_applies_events)
     wait_until([&] { return f.items().size() == events.size(); }, 30s, "every event is in Port");
     BOOST_TEST(!std::filesystem::exists(f.directory.path / "inbox.log"));
     BOOST_TEST(f.metric("ocean_live_events_group_commits_total") == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(inbox_file_omits_credentials)
+{
+    pipeline_fixture f;
+    item_event event{"credentials"};
+    auto const body = event.body();
+    ocean::http::fields headers;
+    headers.set("X-Signature", "sha256=" + ocean::http::hmac_sha256_hex(secret, body));
+    headers.set("Authorization", "Bearer bearer-credential-value");
+    headers.set("X-Gitlab-Token", "gitlab-credential-value");
+    headers.set("X-Event-Kind", "kept-header-value");
+    BOOST_REQUIRE_EQUAL(f.call("POST", "/integration/items", body, headers).status, 202U);
+
+    std::ifstream in(f.directory.path / "inbox.log", std::ios::binary);
+    std::string const stored((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    BOOST_TEST(stored.find("kept-header-value") != std::string::npos);
+    BOOST_TEST(stored.find("bearer-credential-value") == std::string::npos);
+    BOOST_TEST(stored.find("gitlab-credential-value") == std::string::npos);
 }
