@@ -3,6 +3,7 @@
 #pragma once
 
 #include <ocean/live_events/inbox.hpp>
+#include <ocean/live_events/key_scheduler.hpp>
 #include <ocean/live_events/processor_manager.hpp>
 #include <ocean/mapping/entity_processor.hpp>
 
@@ -101,11 +102,8 @@ struct processor_manager::impl : std::enable_shared_from_this<impl> {
     std::unordered_map<std::string, delivery_state> deliveries;
     std::deque<std::pair<system_clock::time_point, std::string>> applied_order;
 
-    // Scheduling: one FIFO per ordering key. A key is in ready_keys when its queue is not empty
-    // and no worker has taken it.
-    std::unordered_map<std::string, std::deque<std::uint64_t>> key_queues;
-    std::unordered_set<std::string> running_keys;
-    std::deque<std::string> ready_keys;
+    key_scheduler scheduler;
+    /// Cancelled to wake idle workers when a key becomes ready.
     asio::steady_timer work_signal;
     std::size_t processing = 0;
 

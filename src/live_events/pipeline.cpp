@@ -40,36 +40,20 @@ struct event_failure : std::runtime_error {
 
 void processor_manager::impl::enqueue(std::uint64_t sequence, std::string const& ordering_key)
 {
-    // Events without a key get one of their own, so they run in parallel with everything.
-    auto const key = ordering_key.empty() ? "#" + std::to_string(sequence) : "k:" + ordering_key;
-    auto& queue = key_queues[key];
-    // Keep each key's queue in sequence order even if group commits wake deliveries out of order.
-    // The head stays in place while a worker is processing it.
-    auto position = queue.end();
-    auto const first_movable = running_keys.contains(key) && !queue.empty() ? queue.begin() + 1 : queue.begin();
-    while (position != first_movable && *(position - 1) > sequence)
-        --position;
-    queue.insert(position, sequence);
-    if (!running_keys.contains(key) && queue.size() == 1) {
-        ready_keys.push_back(key);
+    if (scheduler.add(sequence, ordering_key))
         work_signal.cancel();
-    }
 }
 
 asio::awaitable<void> processor_manager::impl::worker()
 {
     auto self = shared_from_this();
     while (!aborting) {
-        if (ready_keys.empty()) {
+        auto next = scheduler.take();
+        if (!next) {
             co_await work_signal.async_wait(use_tuple);
             continue;
         }
-        auto const key = ready_keys.front();
-        ready_keys.pop_front();
-        running_keys.insert(key);
-        auto& queue = key_queues[key];
-        auto const sequence = queue.front();
-
+        auto const& [key, sequence] = *next;
         if (auto it = events.find(sequence); it != events.end()) {
             ++processing;
             co_await process(it->second);
@@ -77,17 +61,8 @@ asio::awaitable<void> processor_manager::impl::worker()
         }
         if (aborting)
             co_return;
-
-        running_keys.erase(key);
-        auto& remaining = key_queues[key];
-        if (!remaining.empty() && remaining.front() == sequence)
-            remaining.pop_front();
-        if (remaining.empty()) {
-            key_queues.erase(key);
-        } else {
-            ready_keys.push_back(key);
+        if (scheduler.release(key))
             work_signal.cancel();
-        }
     }
 }
 

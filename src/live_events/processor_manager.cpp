@@ -531,7 +531,7 @@ asio::awaitable<void> processor_manager::impl::drain()
     auto self = shared_from_this();
     auto const deadline = clock_type::now() + options.drain_timeout;
     asio::steady_timer poll(strand);
-    auto busy = [this] { return processing > 0 || writing || !window.empty() || !ready_keys.empty(); };
+    auto busy = [this] { return processing > 0 || writing || !window.empty() || scheduler.ready_count() > 0; };
     while (started && busy() && clock_type::now() < deadline) {
         poll.expires_after(std::chrono::milliseconds(20));
         co_await poll.async_wait(use_tuple);
