@@ -1,5 +1,6 @@
 #include <ocean/error.hpp>
 #include <ocean/integration.hpp>
+#include <ocean/live_events/processor_manager.hpp>
 
 #include "detail/launch.hpp"
 #include "lifecycle/integration_impl.hpp"
@@ -282,6 +283,8 @@ void integration::impl::begin_stop()
     if (current_resync && !current_resync->finished)
         current_resync->cancel();
     server.stop();
+    if (live_events)
+        live_events->stop();
 }
 
 asio::awaitable<void> integration::impl::wait_served(std::shared_ptr<asio::steady_timer> served,
@@ -344,6 +347,8 @@ asio::awaitable<void> integration::impl::run()
                           hooks.size(), message);
         }
     }
+    if (live_events && !stopping)
+        live_events->start(processor->config());
     server.set_ready(!stopping);
     auto const endpoint = server.local_endpoint();
     spdlog::info("integration '{}' ready on {}:{} with the {} event listener", config.integration_identifier,
@@ -352,6 +357,8 @@ asio::awaitable<void> integration::impl::run()
     co_await (wait_served(served, serve_error) && run_listener());
     // A resync started by the WEBHOOK listener may still be reporting its abort.
     co_await wait_resync_idle();
+    if (live_events)
+        co_await live_events->async_wait_stopped(asio::as_tuple(asio::use_awaitable));
     spdlog::info("integration '{}' stopped", config.integration_identifier);
     if (listener_error)
         throw boost::system::system_error(listener_error, "event listener " + config.event_listener_type);
@@ -489,6 +496,15 @@ void integration::on_resync_start(resync_hook hook)
 void integration::on_resync_complete(resync_hook hook)
 {
     impl_->resync_complete_hooks.push_back(std::move(hook));
+}
+
+void integration::add_webhook_processor(std::string const& path,
+                                        std::shared_ptr<live_events::webhook_processor> processor)
+{
+    if (!impl_->live_events)
+        impl_->live_events = std::make_unique<live_events::processor_manager>(
+            impl_->executor, impl_->port, impl_->routes, live_events::manager_options::from_environment());
+    impl_->live_events->add_processor(path, std::move(processor));
 }
 
 integration_config const& integration::config() const noexcept

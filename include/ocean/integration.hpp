@@ -5,6 +5,7 @@
 #include <ocean/detail/async.hpp>
 #include <ocean/http/router.hpp>
 #include <ocean/http/server.hpp>
+#include <ocean/live_events/webhook_processor.hpp>
 #include <ocean/mapping/entity_processor.hpp>
 #include <ocean/port/client.hpp>
 
@@ -153,6 +154,12 @@ public:
 
     /// Adds a hook that runs after a resync completed, reconciliation included.
     void on_resync_complete(resync_hook hook);
+
+    /// Adds a webhook processor on `path`, served at POST /integration{path}; several processors
+    /// may share a path. The first call opens the live-events inbox (settings from
+    /// OCEAN__LIVE_EVENTS__*, see docs/LIVE_EVENTS.md). Throws ocean::config_error for an invalid
+    /// setting and std::system_error when the inbox cannot be opened. Call before async_run.
+    void add_webhook_processor(std::string const& path, std::shared_ptr<live_events::webhook_processor> processor);
 
     integration_config const& config() const noexcept;
     port::client& port_client() noexcept;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <ocean/integration.hpp>
+#include <ocean/live_events/processor_manager.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -76,6 +77,7 @@ struct integration::impl : std::enable_shared_from_this<impl> {
     port::client port;
     std::vector<start_hook> hooks;
     std::optional<mapping::entity_processor> processor;
+    std::unique_ptr<live_events::processor_manager> live_events;
 
     std::vector<resync_handler> resync_handlers;
     std::vector<resync_hook> resync_start_hooks;
