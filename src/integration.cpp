@@ -179,8 +179,11 @@ asio::awaitable<void> integration::impl::run()
                  endpoint.port());
 
     co_await served->async_wait(asio::as_tuple(asio::use_awaitable));
-    if (live_events)
+    if (live_events) {
+        // The server may also end on an error, without stop(): drain the live events either way.
+        live_events->stop();
         co_await live_events->async_wait_stopped(asio::as_tuple(asio::use_awaitable));
+    }
     if (*serve_error)
         throw boost::system::system_error(*serve_error, "http server");
 }
