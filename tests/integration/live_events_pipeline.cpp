@@ -569,3 +569,20 @@ BOOST_AUTO_TEST_CASE(inbox_file_omits_credentials)
     BOOST_TEST(stored.find("bearer-credential-value") == std::string::npos);
     BOOST_TEST(stored.find("gitlab-credential-value") == std::string::npos);
 }
+
+BOOST_AUTO_TEST_CASE(duplicate_window_survives_restart)
+{
+    pipeline_fixture f;
+    item_event event{"remembered"};
+    event.delivery_id = "00000014-0000-4000-8000-0000000000r1";
+    BOOST_REQUIRE_EQUAL(f.post(event).status, 202U);
+    wait_until([&] { return f.metric("ocean_live_events_inbox_depth") == 0.0 && f.items().contains("remembered"); },
+               30s, "the event is applied");
+    BOOST_REQUIRE_EQUAL(f.app->terminate(20s), 0);
+
+    f.start_app();
+    auto const again = f.post(event);
+    BOOST_TEST(again.status == 200U);
+    BOOST_TEST(again.json().at("status").as_string() == "duplicate");
+    BOOST_TEST(f.handled().empty());
+}
