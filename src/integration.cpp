@@ -357,8 +357,11 @@ asio::awaitable<void> integration::impl::run()
     co_await (wait_served(served, serve_error) && run_listener());
     // A resync started by the WEBHOOK listener may still be reporting its abort.
     co_await wait_resync_idle();
-    if (live_events)
+    if (live_events) {
+        // The listener may also end on its own (ONCE) without stop(): drain the live events either way.
+        live_events->stop();
         co_await live_events->async_wait_stopped(asio::as_tuple(asio::use_awaitable));
+    }
     spdlog::info("integration '{}' stopped", config.integration_identifier);
     if (listener_error)
         throw boost::system::system_error(listener_error, "event listener " + config.event_listener_type);

@@ -293,6 +293,8 @@ asio::awaitable<bool> processor_manager::impl::send_window(std::map<std::string,
         if (!error)
             break;
 
+        // NOTE: the Port client retries a transient failure for about 100 s before it returns an
+        // error, so no test reaches this resend loop (the 30 s outage test is absorbed by the client).
         metrics.port_write_failures++;
         auto const elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - first_attempt);
         auto const delay = options.port_retry.next_delay(attempt + 1, elapsed, std::nullopt, unit_random())

@@ -422,11 +422,13 @@ BOOST_AUTO_TEST_CASE(redelivery_after_dead_letter_is_processed)
 BOOST_AUTO_TEST_CASE(port_outage_loses_no_event)
 {
     pipeline_fixture f;
-    // Port fails every write for 5 s. The acceptance scenario names 30 s, which would make the test
-    // slow, and the writer keeps the data and resends it whatever the outage length.
+    // Port fails every write for 5 s by default. OCEAN_LIVE_EVENTS_OUTAGE_MS=30000 runs the full
+    // 30 s outage; the writer keeps the data and resends it whatever the outage length.
+    char const* configured = std::getenv("OCEAN_LIVE_EVENTS_OUTAGE_MS");
+    std::string const outage_ms = configured != nullptr ? configured : "5000";
     auto const fault = f.emulator_call(
         "POST", "/_emulator/faults",
-        R"({"method":"POST","path":"/v1/blueprints/*/entities/bulk","status":503,"duration_ms":5000})");
+        R"({"method":"POST","path":"/v1/blueprints/*/entities/bulk","status":503,"duration_ms":)" + outage_ms + "}");
     BOOST_REQUIRE_EQUAL(fault.status, 201U);
 
     std::vector<item_event> events;
@@ -566,4 +568,21 @@ BOOST_AUTO_TEST_CASE(inbox_file_omits_credentials)
     BOOST_TEST(stored.find("kept-header-value") != std::string::npos);
     BOOST_TEST(stored.find("bearer-credential-value") == std::string::npos);
     BOOST_TEST(stored.find("gitlab-credential-value") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_window_survives_restart)
+{
+    pipeline_fixture f;
+    item_event event{"remembered"};
+    event.delivery_id = "00000014-0000-4000-8000-0000000000r1";
+    BOOST_REQUIRE_EQUAL(f.post(event).status, 202U);
+    wait_until([&] { return f.metric("ocean_live_events_inbox_depth") == 0.0 && f.items().contains("remembered"); },
+               30s, "the event is applied");
+    BOOST_REQUIRE_EQUAL(f.app->terminate(20s), 0);
+
+    f.start_app();
+    auto const again = f.post(event);
+    BOOST_TEST(again.status == 200U);
+    BOOST_TEST(again.json().at("status").as_string() == "duplicate");
+    BOOST_TEST(f.handled().empty());
 }
