@@ -19,8 +19,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-bash "$root/scripts/install-deps.sh" >/dev/null
-command -v wrk >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq wrk >/dev/null; }
+bash "$root/scripts/install-deps.sh" --bench >/dev/null
 bash "$root/scripts/build.sh" "$build_dir" -DCMAKE_BUILD_TYPE=Release -DOCEAN_BUILD_BENCH=ON \
   -DOCEAN_BUILD_TESTS=OFF -DOCEAN_BUILD_SAMPLES=OFF -DOCEAN_BUILD_TOOLS=OFF \
   -- bench_ingest_baseline bench_ingest_sdk >/dev/null

@@ -9,6 +9,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+bash "$root/scripts/install-deps.sh" --bench >/dev/null
 seconds=${1:-8}
 build_dir=${OCEAN_BENCH_BUILD_DIR:-$root/build-bench}
 connections=32

@@ -19,6 +19,7 @@ program=$(cat "$root/bench/mapping.jq")
 jq_config=$root/bench/mapping-jq-field.yml
 jq_program=$(cat "$root/bench/mapping-jq-field.jq")
 
+bash "$root/scripts/install-deps.sh" --bench >/dev/null
 for tool in cmake ninja python3 jq; do
     command -v "$tool" > /dev/null || { echo "mapping.sh: $tool is required but not installed" >&2; exit 2; }
 done

@@ -7,6 +7,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+bash "$root/scripts/install-deps.sh" --bench >/dev/null
 entities=${1:-100000}
 shift || true
 build_dir=${OCEAN_BENCH_BUILD_DIR:-$root/build-bench}

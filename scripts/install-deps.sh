@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that building, testing and the demo need. Idempotent: it runs
 # apt-get update and apt-get install only when a package is missing. Run as root (or with sudo).
+# With --bench it also installs what the benchmarks under bench/ use (wrk, python3).
 set -euo pipefail
 
 packages=(
@@ -10,6 +11,10 @@ packages=(
   # The demo and the tests use these command-line tools.
   jq curl openssl procps bsdextrautils
 )
+
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(wrk python3)
+fi
 
 missing=()
 for package in "${packages[@]}"; do
