@@ -203,9 +203,10 @@ public:
     /// reports resources as not initialised. With the ONCE listener, async_run completes after
     /// its resync instead, so a CronJob gets an exit status.
     /// Completion: void(error_code). Errors: ocean::error::invalid_config when configuration or
-    /// the port-app-config is invalid, Port errors from provisioning, the HTTP server's listen
-    /// error; with ONCE, the first failed kind's error (ocean::error::protocol_error when it had
-    /// none), or boost::asio::error::operation_aborted when stop() aborted the resync.
+    /// the port-app-config is invalid, Port errors from provisioning, and the HTTP server's
+    /// listen error. With ONCE, a failed resync gives the first failed kind's error, or
+    /// ocean::error::protocol_error when that kind had none. A ONCE resync that stop() aborted
+    /// gives boost::asio::error::operation_aborted.
     /// Cancellation: terminal, partial or total cancellation acts as stop().
     template <class Token = default_token>
     auto async_run(Token&& token = {})
@@ -228,10 +229,10 @@ public:
     /// The resync state (running, completed, failed, aborted) is reported to Port. A resync
     /// started while another runs cancels the older one, which deletes nothing and is reported
     /// aborted.
-    /// Completion: void(error_code, resync_result). Kind failures are data in the result (status
-    /// failed); the error_code is set only when the resync could not run: ocean::error::stopping
-    /// before startup provisioning finished or after stop(), operation_aborted when it was
-    /// cancelled (result status aborted).
+    /// Completion: void(error_code, resync_result). Kind failures are data in the result, whose
+    /// status is then failed. The error_code is set only when the resync could not run or did
+    /// not finish. ocean::error::stopping means startup provisioning has not finished or stop()
+    /// was called, and operation_aborted means the resync was cancelled.
     /// Cancellation: terminal, partial and total; the resync is aborted as above.
     template <class Token = default_token>
     auto async_sync_raw_all(Token&& token = {})
