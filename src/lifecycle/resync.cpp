@@ -488,12 +488,16 @@ asio::awaitable<void> integration::impl::report_resync_state(std::string status,
     body["status"] = status;
     body["lastResyncStart"] = start;
     body["lastResyncEnd"] = end ? json::value(*end) : json::value(nullptr);
-    body["nextResync"] = nullptr;
-    // Port's API spells the field this way.
-    if (config.event_listener_type == "POLLING")
+    // Port's API spells the interval field this way. Only POLLING resyncs on a schedule; its next
+    // check of the resync request comes one interval after this report.
+    if (config.event_listener_type == "POLLING") {
         body["intervalInMinuets"] = static_cast<double>(config.polling_interval.count()) / 60'000.0;
-    else
+        body["nextResync"] = end ? json::value(iso_time(std::chrono::system_clock::now() + config.polling_interval))
+                                 : json::value(nullptr);
+    } else {
         body["intervalInMinuets"] = nullptr;
+        body["nextResync"] = nullptr;
+    }
 
     std::optional<json::value> payload = json::value(std::move(body));
     auto const path = "/integration/" + config.integration_identifier + "/resync-state";

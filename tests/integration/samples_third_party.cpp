@@ -188,6 +188,10 @@ BOOST_AUTO_TEST_CASE(third_party_fresh_start_provisions)
     BOOST_TEST(count_blueprint(keys, "trackerProject") == 3U);
     BOOST_TEST(count_blueprint(keys, "trackerTask") == 10U);
     BOOST_REQUIRE(eventually([&] { return f.resync_status() == "completed"; }));
+    auto const state = f.integration_record().at("resyncState").as_object();
+    BOOST_TEST(state.at("lastResyncStart").is_string());
+    BOOST_TEST(state.at("lastResyncEnd").is_string());
+    BOOST_TEST(state.at("nextResync").is_string());
     BOOST_TEST(f.integration->terminate() == 0);
 }
 
