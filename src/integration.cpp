@@ -350,9 +350,11 @@ asio::awaitable<void> integration::impl::run()
     if (live_events && !stopping)
         live_events->start(processor->config());
     server.set_ready(!stopping);
-    auto const endpoint = server.local_endpoint();
-    spdlog::info("integration '{}' ready on {}:{} with the {} event listener", config.integration_identifier,
-                 endpoint.address().to_string(), endpoint.port(), config.event_listener_type);
+    if (!stopping) {
+        auto const endpoint = server.local_endpoint();
+        spdlog::info("integration '{}' ready on {}:{} with the {} event listener", config.integration_identifier,
+                     endpoint.address().to_string(), endpoint.port(), config.event_listener_type);
+    }
 
     co_await (wait_served(served, serve_error) && run_listener());
     // A resync started by the WEBHOOK listener may still be reporting its abort.

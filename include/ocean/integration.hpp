@@ -68,6 +68,28 @@ using resync_batch_handler = std::function<boost::asio::awaitable<raw_batch>(std
 using resync_stream_handler =
     std::function<boost::asio::awaitable<void>(std::string const& kind, batch_sink& sink)>;
 
+/// A stream of raw batches that a resync handler returns: the coroutine that writes them to the
+/// resync's sink, started only when the resync reads the stream.
+///
+///     app.on_resync("repository", [&](std::string const& kind) {
+///         return ocean::raw_item_stream([&](ocean::batch_sink& sink) -> boost::asio::awaitable<void> {
+///             for (auto page = 1; ...; ++page)
+///                 co_await sink.async_write(co_await fetch_page(page));
+///         });
+///     });
+class raw_item_stream {
+public:
+    using producer = std::function<boost::asio::awaitable<void>(batch_sink& sink)>;
+
+    explicit raw_item_stream(producer body) : body_(std::move(body)) {}
+
+    /// Runs the producer, which writes every batch to `sink`.
+    boost::asio::awaitable<void> write_to(batch_sink& sink) const { return body_(sink); }
+
+private:
+    producer body_;
+};
+
 /// A hook run before or after a resync.
 using resync_hook = std::function<boost::asio::awaitable<void>()>;
 
@@ -136,16 +158,25 @@ public:
     void on_start(start_hook hook);
 
     /// Adds a resync handler for `kind`; an empty `kind` handles every kind of the
-    /// port-app-config. `handler` is a resync_batch_handler (returns one batch) or a
-    /// resync_stream_handler (writes batches to a sink). Several handlers of one kind run one
-    /// after the other and their items add up. Register handlers before async_run.
+    /// port-app-config. `handler` is a resync_batch_handler (returns one batch), a
+    /// resync_stream_handler (writes batches to a sink), or a callable that takes the kind and
+    /// returns a raw_item_stream. Several handlers of one kind run one after the other and their
+    /// items add up. Register handlers before async_run.
     template <class Handler>
     void on_resync(std::string kind, Handler handler)
     {
-        if constexpr (std::is_invocable_v<Handler&, std::string const&, batch_sink&>)
+        if constexpr (std::is_invocable_v<Handler&, std::string const&, batch_sink&>) {
             add_stream_handler(std::move(kind), resync_stream_handler(std::move(handler)));
-        else
+        } else if constexpr (std::is_same_v<std::invoke_result_t<Handler&, std::string const&>, raw_item_stream>) {
+            add_stream_handler(std::move(kind),
+                               [h = std::move(handler)](std::string const& k,
+                                                        batch_sink& sink) mutable -> boost::asio::awaitable<void> {
+                                   auto const stream = h(k);
+                                   co_await stream.write_to(sink);
+                               });
+        } else {
             add_batch_handler(std::move(kind), resync_batch_handler(std::move(handler)));
+        }
     }
 
     /// Adds a hook that runs before any kind of each resync. A failing hook fails the resync's
@@ -179,9 +210,10 @@ public:
     /// reports resources as not initialised. With the ONCE listener, async_run completes after
     /// its resync instead, so a CronJob gets an exit status.
     /// Completion: void(error_code). Errors: ocean::error::invalid_config when configuration or
-    /// the port-app-config is invalid, Port errors from provisioning, the HTTP server's listen
-    /// error; with ONCE, the first failed kind's error (ocean::error::protocol_error when it had
-    /// none), or boost::asio::error::operation_aborted when stop() aborted the resync.
+    /// the port-app-config is invalid, Port errors from provisioning, and the HTTP server's
+    /// listen error. With ONCE, a failed resync gives the first failed kind's error, or
+    /// ocean::error::protocol_error when that kind had none. A ONCE resync that stop() aborted
+    /// gives boost::asio::error::operation_aborted.
     /// Cancellation: terminal, partial or total cancellation acts as stop().
     template <class Token = default_token>
     auto async_run(Token&& token = {})
@@ -204,10 +236,10 @@ public:
     /// The resync state (running, completed, failed, aborted) is reported to Port. A resync
     /// started while another runs cancels the older one, which deletes nothing and is reported
     /// aborted.
-    /// Completion: void(error_code, resync_result). Kind failures are data in the result (status
-    /// failed); the error_code is set only when the resync could not run: ocean::error::stopping
-    /// before startup provisioning finished or after stop(), operation_aborted when it was
-    /// cancelled (result status aborted).
+    /// Completion: void(error_code, resync_result). Kind failures are data in the result, whose
+    /// status is then failed. The error_code is set only when the resync could not run or did
+    /// not finish. ocean::error::stopping means startup provisioning has not finished or stop()
+    /// was called, and operation_aborted means the resync was cancelled.
     /// Cancellation: terminal, partial and total; the resync is aborted as above.
     template <class Token = default_token>
     auto async_sync_raw_all(Token&& token = {})

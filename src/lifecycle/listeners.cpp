@@ -125,8 +125,10 @@ asio::awaitable<void> integration::impl::run_listener()
         } catch (std::exception const& e) {
             spdlog::error("event listener {} failed: {}", type, e.what());
         }
+        // A ONCE resync that stop() prevented or aborted is not a failed one.
         if (type == "ONCE" && !listener_error)
-            listener_error = make_error_code(error::protocol_error);
+            listener_error = stopping ? boost::system::error_code(asio::error::operation_aborted)
+                                      : make_error_code(error::protocol_error);
     }
 }
 

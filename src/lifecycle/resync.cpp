@@ -139,28 +139,52 @@ asio::awaitable<resync_result> integration::impl::sync_raw_all()
 
     auto run = std::make_shared<resync_run>(strand);
     auto previous = std::exchange(current_resync, run);
-    if (previous && !previous->finished) {
-        spdlog::info("a new resync was requested; cancelling the running one");
-        previous->cancel();
-        co_await previous->done.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
+    // Marks the run finished on every path out of this frame, exceptions and destruction included,
+    // so later resyncs and stop() never wait for it forever.
+    struct finish_guard {
+        std::shared_ptr<resync_run> run;
+        ~finish_guard()
+        {
+            run->finished = true;
+            try {
+                run->done.cancel();
+            } catch (...) {
+                // Cancelling a timer fails only when the reactor is gone; nobody waits then.
+            }
+        }
+    } guard{run};
 
     auto const start = iso_time(std::chrono::system_clock::now());
     resync_result result;
-    if (run->cancel_requested || stopping) {
-        // Superseded while it waited for the previous one: it never started.
-        result.status = resync_result::state::aborted;
-        result.reconciliation_note = "cancelled before it started";
-    } else {
-        spdlog::info("resync started at {}", start);
-        co_await report_resync_state("running", start, std::nullopt);
-        auto outcome = co_await (guarded_resync(start) || wait_cancel(run));
-        if (outcome.index() == 0) {
-            result = std::move(std::get<0>(outcome));
-        } else {
-            result.status = resync_result::state::aborted;
-            result.reconciliation_note = "cancelled by a newer resync or by stop(); nothing was deleted";
+    std::exception_ptr interrupted;
+    try {
+        if (previous && !previous->finished) {
+            spdlog::info("a new resync was requested; cancelling the running one");
+            previous->cancel();
+            co_await previous->done.async_wait(asio::as_tuple(asio::use_awaitable));
         }
+        if (run->cancel_requested || stopping) {
+            // Superseded while it waited for the previous one: it never started.
+            result.status = resync_result::state::aborted;
+            result.reconciliation_note = "cancelled before it started";
+        } else {
+            spdlog::info("resync started at {}", start);
+            co_await report_resync_state("running", start, std::nullopt);
+            auto outcome = co_await (guarded_resync(start) || wait_cancel(run));
+            if (outcome.index() == 0) {
+                result = std::move(std::get<0>(outcome));
+            } else {
+                result.status = resync_result::state::aborted;
+                result.reconciliation_note = "cancelled by a newer resync or by stop(); nothing was deleted";
+            }
+        }
+    } catch (...) {
+        // Only the caller's cancellation reaches here: guarded_resync catches everything else.
+        interrupted = std::current_exception();
+    }
+    if (interrupted) {
+        result.status = resync_result::state::aborted;
+        result.reconciliation_note = "cancelled; nothing was deleted";
     }
 
     // The caller's own cancellation may have ended the race; Port must still learn the outcome.
@@ -187,8 +211,6 @@ asio::awaitable<resync_result> integration::impl::sync_raw_all()
                  result.kinds.size(), upserted, result.stale, result.deleted,
                  result.reconciliation_note.empty() ? "" : "; ", result.reconciliation_note);
 
-    run->finished = true;
-    run->done.cancel();
     co_return result;
 }
 
@@ -467,12 +489,16 @@ asio::awaitable<void> integration::impl::report_resync_state(std::string status,
     body["status"] = status;
     body["lastResyncStart"] = start;
     body["lastResyncEnd"] = end ? json::value(*end) : json::value(nullptr);
-    body["nextResync"] = nullptr;
-    // Port's API spells the field this way.
-    if (config.event_listener_type == "POLLING")
+    // Port's API spells the interval field this way. Only POLLING resyncs on a schedule; its next
+    // check of the resync request comes one interval after this report.
+    if (config.event_listener_type == "POLLING") {
         body["intervalInMinuets"] = static_cast<double>(config.polling_interval.count()) / 60'000.0;
-    else
+        body["nextResync"] = end ? json::value(iso_time(std::chrono::system_clock::now() + config.polling_interval))
+                                 : json::value(nullptr);
+    } else {
         body["intervalInMinuets"] = nullptr;
+        body["nextResync"] = nullptr;
+    }
 
     std::optional<json::value> payload = json::value(std::move(body));
     auto const path = "/integration/" + config.integration_identifier + "/resync-state";

@@ -528,3 +528,28 @@ BOOST_AUTO_TEST_CASE(resync_hooks_run_in_order)
     BOOST_TEST((calls == std::vector<std::string>{"start"}));
     BOOST_TEST(f.identifiers("lifecycleItem").contains("item-1"));
 }
+
+BOOST_AUTO_TEST_CASE(resync_handler_returns_item_stream)
+{
+    app_fixture f;
+    f.app->on_resync("item", [](std::string const& kind) {
+        return ocean::raw_item_stream([kind](ocean::batch_sink& sink) -> asio::awaitable<void> {
+            BOOST_TEST(kind == "item");
+            BOOST_TEST(sink.kind() == "item");
+            for (std::size_t page = 0; page < 3; ++page) {
+                ocean::raw_batch batch;
+                for (std::size_t n = page * 10; n < page * 10 + 10; ++n)
+                    batch.push_back(item(n));
+                co_await sink.async_write(std::move(batch));
+            }
+        });
+    });
+    f.app->on_resync("group", [](std::string const&) -> asio::awaitable<ocean::raw_batch> { co_return ocean::raw_batch{}; });
+    f.start();
+
+    auto const result = f.resync();
+    BOOST_TEST(result.ok());
+    BOOST_REQUIRE_EQUAL(result.kinds.size(), 2U);
+    BOOST_TEST(result.kinds[0].items == 30U);
+    BOOST_TEST(f.identifiers("lifecycleItem").size() == 30U);
+}

@@ -320,10 +320,14 @@ BOOST_AUTO_TEST_CASE(tokens_sync_raw_all_cancelled_by_caller)
     asio::io_context io;
     ocean::integration app(io.get_executor(), port.config("tokens-cancel"));
     std::promise<void> entered;
+    bool block = true;
     app.on_resync("item", [&](std::string const&) -> asio::awaitable<ocean::raw_batch> {
-        entered.set_value();
-        asio::steady_timer forever(co_await asio::this_coro::executor, asio::steady_timer::time_point::max());
-        co_await forever.async_wait(asio::use_awaitable);
+        if (block) {
+            block = false;
+            entered.set_value();
+            asio::steady_timer forever(co_await asio::this_coro::executor, asio::steady_timer::time_point::max());
+            co_await forever.async_wait(asio::use_awaitable);
+        }
         co_return ocean::raw_batch{};
     });
     BOOST_REQUIRE(!app.listen());
@@ -343,6 +347,11 @@ BOOST_AUTO_TEST_CASE(tokens_sync_raw_all_cancelled_by_caller)
     auto result = finished.get_future();
     BOOST_REQUIRE(result.wait_for(30s) == std::future_status::ready);
     BOOST_TEST(result.get() == asio::error::operation_aborted);
+
+    // The cancelled resync is finished: a new one neither waits for it nor fails.
+    auto next = app.async_sync_raw_all(asio::use_future);
+    BOOST_REQUIRE((next.wait_for(30s) == std::future_status::ready));
+    BOOST_TEST(next.get().ok());
 
     app.stop();
     BOOST_TEST((run_done.wait_for(30s) == std::future_status::ready));

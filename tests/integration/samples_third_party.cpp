@@ -4,6 +4,8 @@
 #include "common/child_process.hpp"
 #include "common/http_call.hpp"
 
+#include <ocean/http/signature.hpp>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/json.hpp>
 
@@ -188,6 +190,10 @@ BOOST_AUTO_TEST_CASE(third_party_fresh_start_provisions)
     BOOST_TEST(count_blueprint(keys, "trackerProject") == 3U);
     BOOST_TEST(count_blueprint(keys, "trackerTask") == 10U);
     BOOST_REQUIRE(eventually([&] { return f.resync_status() == "completed"; }));
+    auto const state = f.integration_record().at("resyncState").as_object();
+    BOOST_TEST(state.at("lastResyncStart").is_string());
+    BOOST_TEST(state.at("lastResyncEnd").is_string());
+    BOOST_TEST(state.at("nextResync").is_string());
     BOOST_TEST(f.integration->terminate() == 0);
 }
 
@@ -277,4 +283,37 @@ BOOST_AUTO_TEST_CASE(third_party_sigterm_aborts_resync)
     BOOST_TEST(f.integration->terminate(30s) == 0);
     BOOST_TEST(f.resync_status() == "aborted");
     BOOST_TEST(f.catalog().size() < 13U);
+}
+
+BOOST_AUTO_TEST_CASE(third_party_sigterm_drains_live_event)
+{
+    third_party_fixture f;
+    sample_options options;
+    options.listener = "WEBHOOKS_ONLY";
+    f.start(options);
+
+    // Port is slow: each bulk upsert waits 1.5 s, so the event is still in flight at SIGTERM.
+    auto const fault = call(f.emulator_port, "POST", "/_emulator/faults",
+                            R"({"method": "POST", "path": "/v1/blueprints/*/entities/bulk", "delay_ms": 1500, "count": 5})");
+    BOOST_REQUIRE_EQUAL(fault.status, 201U);
+
+    std::string const body =
+        R"({"action": "upsert", "kind": "project", "item": {"id": "PRJ-900", "name": "Drained", "status": "active"}})";
+    unsigned status = 0;
+    std::thread sender([&] {
+        http_call_options event;
+        event.method = "POST";
+        event.target = "/integration/webhook";
+        event.body = body;
+        event.headers.set("X-Hub-Signature-256", "sha256=" + ocean::http::hmac_sha256_hex("test-secret", body));
+        event.timeout = 30s;
+        status = http_call("127.0.0.1", f.port, event).status;
+    });
+    std::this_thread::sleep_for(400ms);
+    int const exit_status = f.integration->terminate(30s);
+    sender.join();
+
+    BOOST_TEST(exit_status == 0);
+    BOOST_TEST(status == 200U);
+    BOOST_TEST(f.catalog().contains("trackerProject/PRJ-900"));
 }
