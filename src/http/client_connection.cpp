@@ -76,6 +76,20 @@ resolve(origin const& target, std::chrono::milliseconds limit)
 {
     auto executor = co_await asio::this_coro::executor;
     auto resolver = std::make_shared<asio::ip::tcp::resolver>(executor);
+
+    // An IP literal needs no DNS. The synchronous numeric lookup returns at once and, unlike
+    // async_resolve, does not start Asio's internal resolver thread, so an application that only
+    // talks to addresses (Port on a private IP, loopback in tests) gets no thread from the SDK.
+    error_code literal_error;
+    asio::ip::make_address(target.host, literal_error);
+    if (!literal_error) {
+        error_code ec;
+        auto results = resolver->resolve(target.host, target.port,
+                                         asio::ip::resolver_base::numeric_host | asio::ip::resolver_base::numeric_service,
+                                         ec);
+        co_return std::pair{ec, std::move(results)};
+    }
+
     auto timed_out = std::make_shared<bool>(false);
 
     asio::steady_timer deadline(executor);
