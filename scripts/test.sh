@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds ocean-cpp with its tests, samples and tools, and runs every test
 # through CTest. Then it builds a second tree with AddressSanitizer, UndefinedBehaviorSanitizer
-# and LeakSanitizer (the asan-ubsan preset, clang) and runs every test again there. Any test
-# failure or sanitizer report fails the script. OCEAN_SKIP_SANITIZERS=1 stops after the normal build's
-# tests.
+# and LeakSanitizer (the asan-ubsan preset, clang), runs every test again there, and runs each
+# libFuzzer target for OCEAN_FUZZ_SECONDS (default 60) seconds, one per core at a time. Any test
+# failure, sanitizer report or fuzzer finding fails the script. OCEAN_SKIP_SANITIZERS=1 stops
+# after the normal build's tests.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${OCEAN_BUILD_DIR:-$root/build-test}
 asan_dir=${OCEAN_ASAN_BUILD_DIR:-$root/build-asan-ubsan}
+fuzz_seconds=${OCEAN_FUZZ_SECONDS:-60}
 
 step() {
   echo "== $* ($(date -u +%H:%M:%S))"
@@ -63,5 +65,8 @@ if [ "$status" -ne 0 ]; then
   exit "$status"
 fi
 unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+
+step "fuzzing, $fuzz_seconds s per target"
+OCEAN_FUZZ_SKIP_BUILD=1 OCEAN_ASAN_BUILD_DIR="$asan_dir" bash "$root/scripts/fuzz.sh" all "$fuzz_seconds"
 
 step "done"
