@@ -8,6 +8,9 @@ packages=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-test1.81-dev
   libjq-dev libssl-dev libyaml-cpp-dev libspdlog-dev
+  # The asan-ubsan build and the fuzzers: clang 14 with its sanitizer and libFuzzer runtimes, and
+  # llvm for llvm-symbolizer, which turns addresses in sanitizer reports into file:line.
+  clang libclang-rt-14-dev llvm
   # The demo and the tests use these command-line tools.
   jq curl openssl procps bsdextrautils
 )

@@ -203,7 +203,9 @@ std::optional<date_parts> parse_asctime_date(std::string_view text) noexcept
 }
 
 // Converts validated calendar fields to a UTC time point; nullopt for dates such as 31 Feb.
-std::optional<std::chrono::system_clock::time_point> to_time_point(date_parts const& parts) noexcept
+// The result stays in seconds: a four-digit year can lie beyond 2262, the end of the range of
+// libstdc++'s nanosecond system_clock::time_point, and converting it to that type overflows.
+std::optional<std::chrono::sys_seconds> to_time_point(date_parts const& parts) noexcept
 {
     using namespace std::chrono;
     year_month_day const date{year{parts.year}, month{static_cast<unsigned>(parts.month)},
@@ -221,8 +223,8 @@ int current_year(std::chrono::system_clock::time_point now) noexcept
     return static_cast<int>(year_month_day{floor<days>(now)}.year());
 }
 
-std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view text,
-                                                                     std::chrono::system_clock::time_point now)
+std::optional<std::chrono::sys_seconds> parse_http_date(std::string_view text,
+                                                        std::chrono::system_clock::time_point now)
 {
     std::optional<date_parts> parts = parse_imf_fixdate(text);
     if (!parts)
@@ -234,11 +236,15 @@ std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string
     return to_time_point(*parts);
 }
 
-milliseconds wait_until(std::chrono::system_clock::time_point when, std::chrono::system_clock::time_point now)
+// Both sides are compared in milliseconds, which hold any four-digit year. `when` is a whole
+// second, so flooring `now` gives the same result as rounding the difference up.
+milliseconds wait_until(std::chrono::sys_seconds when, std::chrono::system_clock::time_point now)
 {
-    if (when <= now)
+    auto const when_ms = std::chrono::time_point_cast<milliseconds>(when);
+    auto const now_ms = std::chrono::floor<milliseconds>(now);
+    if (when_ms <= now_ms)
         return milliseconds{0};
-    return std::chrono::ceil<milliseconds>(when - now);
+    return when_ms - now_ms;
 }
 
 } // namespace

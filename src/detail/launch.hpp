@@ -113,7 +113,8 @@ template <class Owner>
 boost::asio::awaitable<void> keep_alive([[maybe_unused]] std::shared_ptr<Owner> owner,
                                         boost::asio::awaitable<void> operation)
 {
-    co_await std::move(operation);
+    // clang-tidy 14 reports a use after move here that does not exist: `operation` is moved once.
+    co_await std::move(operation); // NOLINT(bugprone-use-after-move)
 }
 
 /// Runs `body` on `executor` and completes `handler` with (error_code, result); see the contract

@@ -226,7 +226,9 @@ asio::awaitable<void> server::impl::accept_loop()
         }
         if (connections.load() >= config.max_connections) {
             metrics.rejected_connections++;
-            asio::co_spawn(socket.get_executor(), reject_connection(std::move(socket)), asio::detached);
+            // The executor is read before the move: function arguments have no evaluation order.
+            auto const socket_executor = socket.get_executor();
+            asio::co_spawn(socket_executor, reject_connection(std::move(socket)), asio::detached);
             continue;
         }
 

@@ -205,12 +205,22 @@ private:
     mutable std::optional<jq_program> jq_;
 };
 
+struct named_node;
+
 /// A mapping value: one program, or a search query whose leaves are programs.
 struct mapping_node {
     std::unique_ptr<field_program> program;
-    std::vector<std::pair<std::string, mapping_node>> members;
+    // Not std::pair<std::string, mapping_node>: std::pair needs a complete type here (clang with
+    // libstdc++ rejects it), while std::vector accepts an element type completed later.
+    std::vector<named_node> members;
     std::vector<mapping_node> elements;
     bool is_array = false;
+};
+
+/// A member of a search-query object: its key and its compiled value.
+struct named_node {
+    std::string key;
+    mapping_node value;
 };
 
 mapping_node compile_node(json::value const& spec, std::string const& path, std::string const& prefix,
@@ -219,8 +229,9 @@ mapping_node compile_node(json::value const& spec, std::string const& path, std:
     mapping_node node;
     if (auto const* object = spec.if_object()) {
         for (auto const& member : *object) {
-            node.members.emplace_back(std::string(member.key()),
-                                      compile_node(member.value(), path + "." + std::string(member.key()), prefix, options));
+            node.members.push_back(named_node{
+                std::string(member.key()),
+                compile_node(member.value(), path + "." + std::string(member.key()), prefix, options)});
         }
     } else if (auto const* array = spec.if_array()) {
         node.is_array = true;

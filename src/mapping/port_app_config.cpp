@@ -108,8 +108,17 @@ json::value yaml_to_json(YAML::Node const& node)
     }
     case YAML::NodeType::Map: {
         json::object out;
-        for (auto const& member : node)
-            out[member.first.as<std::string>()] = yaml_to_json(member.second);
+        for (auto const& member : node) {
+            // JSON object keys are strings, so a complex key (`? [a, b]: x`) or a null key has no
+            // JSON form. yaml-cpp would throw its own exception type from as<std::string>().
+            if (!member.first.IsScalar()) {
+                auto const mark = member.first.Mark();
+                throw config_error("invalid YAML at line " + std::to_string(mark.line + 1) + ", column " +
+                                   std::to_string(mark.column + 1) +
+                                   ": a mapping key must be a string, not a sequence, mapping or null");
+            }
+            out[member.first.Scalar()] = yaml_to_json(member.second);
+        }
         return out;
     }
     }
