@@ -10,7 +10,8 @@ packages=(
   libjq-dev libssl-dev libyaml-cpp-dev libspdlog-dev
   # The asan-ubsan build and the fuzzers: clang 14 with its sanitizer and libFuzzer runtimes, and
   # llvm for llvm-symbolizer, which turns addresses in sanitizer reports into file:line.
-  clang libclang-rt-14-dev llvm
+  # clang-tidy for scripts/clang-tidy.sh.
+  clang libclang-rt-14-dev llvm clang-tidy
   # The demo and the tests use these command-line tools.
   jq curl openssl procps bsdextrautils
 )

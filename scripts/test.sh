@@ -2,8 +2,9 @@
 # Installs dependencies, builds ocean-cpp with its tests, samples and tools, and runs every test
 # through CTest. Then it builds a second tree with AddressSanitizer, UndefinedBehaviorSanitizer
 # and LeakSanitizer (the asan-ubsan preset, clang), runs every test again there, and runs each
-# libFuzzer target for OCEAN_FUZZ_SECONDS (default 60) seconds, one per core at a time. Any test
-# failure, sanitizer report or fuzzer finding fails the script. OCEAN_SKIP_SANITIZERS=1 stops
+# libFuzzer target for OCEAN_FUZZ_SECONDS (default 60) seconds, one per core at a time, after a
+# clang-tidy run over the library. Any test failure, sanitizer report, clang-tidy finding or
+# fuzzer finding fails the script. OCEAN_SKIP_SANITIZERS=1 stops
 # after the normal build's tests.
 set -euo pipefail
 
@@ -65,6 +66,9 @@ if [ "$status" -ne 0 ]; then
   exit "$status"
 fi
 unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+
+step "clang-tidy"
+bash "$root/scripts/clang-tidy.sh"
 
 step "fuzzing, $fuzz_seconds s per target"
 OCEAN_FUZZ_SKIP_BUILD=1 OCEAN_ASAN_BUILD_DIR="$asan_dir" bash "$root/scripts/fuzz.sh" all "$fuzz_seconds"
