@@ -16,6 +16,17 @@
 #include <set>
 #include <thread>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define OCEAN_TEST_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OCEAN_TEST_UNDER_ASAN 1
+#endif
+#endif
+#ifndef OCEAN_TEST_UNDER_ASAN
+#define OCEAN_TEST_UNDER_ASAN 0
+#endif
+
 namespace asio = boost::asio;
 namespace json = boost::json;
 using namespace std::chrono_literals;
@@ -279,7 +290,13 @@ BOOST_AUTO_TEST_CASE(resync_streams_100k_items_bounded_memory)
         BOOST_TEST(all.size() == total);
     }
     BOOST_TEST_MESSAGE("peak RSS growth for the 100,000 raw items held at once: " << reference_growth << " KiB");
+#if OCEAN_TEST_UNDER_ASAN
+    // AddressSanitizer keeps freed memory in quarantine (256 MiB by default), so peak RSS says
+    // nothing about the resync's own footprint there; the normal build checks it.
+    BOOST_TEST_MESSAGE("memory bound not checked under AddressSanitizer");
+#else
     BOOST_TEST(after - before < reference_growth);
+#endif
 
     auto const stored = f.emulator_get("/_emulator/entities?blueprint=lifecycleItem").as_array();
     BOOST_TEST(stored.size() == total);
