@@ -24,7 +24,10 @@ step "normal build (g++)"
 bash "$root/scripts/build.sh" "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DOCEAN_BUILD_TESTS=ON -DOCEAN_BUILD_SAMPLES=ON -DOCEAN_BUILD_TOOLS=ON -DOCEAN_WARNINGS_AS_ERRORS=ON
 step "tests"
-(cd "$build_dir" && ctest --output-on-failure --no-tests=error -j "$(nproc)")
+# The summary is printed again at the end, so the run closes with CTest's own summary lines.
+summary=$(mktemp)
+trap 'rm -f "$summary"' EXIT
+(cd "$build_dir" && ctest --output-on-failure --no-tests=error -j "$(nproc)") | tee "$summary"
 
 if [ "${OCEAN_SKIP_SANITIZERS:-0}" = 1 ]; then
   exit 0
@@ -73,4 +76,5 @@ bash "$root/scripts/clang-tidy.sh"
 step "fuzzing, $fuzz_seconds s per target"
 OCEAN_FUZZ_SKIP_BUILD=1 OCEAN_ASAN_BUILD_DIR="$asan_dir" bash "$root/scripts/fuzz.sh" all "$fuzz_seconds"
 
-step "done"
+step "done: sanitizers clean, fuzzers found nothing; CTest summary of the normal build"
+sed -n '/tests passed/,$p' "$summary"
