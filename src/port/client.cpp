@@ -82,7 +82,7 @@ bool transient(unsigned status)
     auto message = operation + ": HTTP " + std::to_string(response.status) + " " + port_message(response) +
                    " (x-trace-id " + trace_id(response) + ")";
     spdlog::error("Port {}", message);
-    throw boost::system::system_error(code, std::move(message));
+    throw boost::system::system_error(code, message);
 }
 
 // Returns the response body as a JSON object; a body of another shape is a protocol error.
@@ -886,7 +886,7 @@ void client::get_resync_request_impl(
 void client::datasource_entities_impl(
     datasource_query query, asio::any_completion_handler<void(boost::system::error_code, std::vector<entity_ref>)> h)
 {
-    detail::launch(impl_->strand, detail::keep_alive(impl_, impl_->datasource_entities(std::move(query))), std::move(h));
+    detail::launch(impl_->strand, detail::keep_alive(impl_, impl_->datasource_entities(query)), std::move(h));
 }
 
 void client::search_impl(

@@ -195,7 +195,7 @@ public:
     {
         return detail::initiate<void(boost::system::error_code, boost::json::object)>(
             std::forward<Token>(token),
-            [this, s = std::move(state)](auto h) mutable { update_resync_state_impl(std::move(s), std::move(h)); });
+            [this, state](auto h) { update_resync_state_impl(state, std::move(h)); });
     }
 
     /// Fetches the latest resync request made in Port's UI
@@ -217,7 +217,7 @@ public:
     {
         return detail::initiate<void(boost::system::error_code, std::vector<entity_ref>)>(
             std::forward<Token>(token),
-            [this, q = std::move(query)](auto h) mutable { datasource_entities_impl(std::move(q), std::move(h)); });
+            [this, query](auto h) { datasource_entities_impl(query, std::move(h)); });
     }
 
     /// Runs a search query `{combinator, rules}` (`POST /v1/entities/search`). Completion:
