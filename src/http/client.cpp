@@ -93,22 +93,6 @@ std::optional<parsed_url> parse_url(std::string_view text)
     return out;
 }
 
-// RFC 9110 token characters, the alphabet of methods and header names.
-bool is_token(std::string_view s) noexcept
-{
-    constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
-    return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-               extra.find(c) != std::string_view::npos;
-    });
-}
-
-// A value with CR, LF or NUL would let a caller inject header lines.
-bool is_safe_field_value(std::string_view s) noexcept
-{
-    return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
-}
-
 bool is_idempotent(std::string_view method) noexcept
 {
     constexpr std::array<std::string_view, 6> idempotent{"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"};
@@ -157,7 +141,7 @@ beast_request build_request(client_request const& in, parsed_url const& url)
         if (!is_token(name))
             throw boost::system::system_error(beast::http::error::bad_field, "invalid header name");
         if (!is_safe_field_value(value))
-            throw boost::system::system_error(beast::http::error::bad_value, "invalid value of header " + name);
+            throw boost::system::system_error(beast::http::error::bad_value, "invalid value of header " + std::string(name));
         // The client frames the body itself; a caller's framing headers could contradict it.
         if (iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding"))
             continue;

@@ -51,13 +51,16 @@ request::request(std::string method, std::string target, fields headers, std::st
 {
 }
 
+bool is_json_media_type(std::string_view content_type) noexcept
+{
+    auto const type = media_type(content_type);
+    return iequals(type, "application/json") || iends_with(type, "+json");
+}
+
 bool request::has_json_content_type() const noexcept
 {
     auto const value = headers_.get("Content-Type");
-    if (!value)
-        return false;
-    auto const type = media_type(*value);
-    return iequals(type, "application/json") || iends_with(type, "+json");
+    return value && is_json_media_type(*value);
 }
 
 boost::json::value const& request::json() const
@@ -65,16 +68,16 @@ boost::json::value const& request::json() const
     if (json_)
         return *json_;
 
-    if (auto const type = headers_.get("Content-Type"); type && !has_json_content_type())
+    if (auto const type = headers_.get("Content-Type"); type && !is_json_media_type(*type))
         throw error_response(415, "unsupported_media_type",
                              "expected a JSON body (application/json), got Content-Type '" + std::string(*type) + "'");
 
     boost::json::parse_options options;
     options.max_depth = json_limits_.max_depth;
     // One arena per request: the parsed tree is freed at once with the request, and parsing does
-    // a few large allocations instead of one per node. The arena starts with room for about twice
-    // the body, which covers the tree of a typical webhook payload.
-    auto storage = boost::json::make_shared_resource<boost::json::monotonic_resource>(body_.size() * 2 + 256);
+    // a few large allocations instead of one per node. By our estimate a webhook payload's
+    // tree takes three to four times the body's size, so the first block is sized for that.
+    arena_ = std::make_unique<boost::json::monotonic_resource>(body_.size() * 4 + 1024);
 
     // A parser per thread keeps its internal stack between requests instead of allocating it for
     // each body; one with other limits is built when a server uses a different depth.
@@ -85,18 +88,21 @@ boost::json::value const& request::json() const
         cached_depth = options.max_depth;
     }
     auto& parser = *cached;
-    parser.reset(storage);
+    parser.reset(boost::json::storage_ptr(arena_.get()));
     boost::system::error_code ec;
     auto const consumed = parser.write_some(body_.data(), body_.size(), ec);
     if (!ec && body_.find_first_not_of(" \t\r\n", consumed) != std::string::npos)
         ec = boost::json::error::extra_data;
     if (ec) {
+        // The cached parser must not keep pointers into this request's arena.
+        parser.reset();
         std::string message = "invalid JSON body: " + ec.message() + " at byte " + std::to_string(consumed);
         if (body_.empty())
             message = "invalid JSON body: the body is empty";
         throw error_response(400, "invalid_json", message);
     }
     json_ = parser.release();
+    parser.reset();
     return *json_;
 }
 

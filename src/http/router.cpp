@@ -1,5 +1,6 @@
 #include <ocean/http/router.hpp>
 
+#include <boost/container/small_vector.hpp>
 #include <boost/url/pct_string_view.hpp>
 
 #include <algorithm>
@@ -112,16 +113,24 @@ match_result router::match(std::string_view method, std::string_view raw_path) c
     if (raw_path.empty() || raw_path.front() != '/')
         return bad("request target must be an absolute path starting with '/'");
 
-    // Decode each segment on its own, so an encoded '/' cannot create a new segment.
-    std::vector<std::string> segments;
+    // Decode each segment on its own, so an encoded '/' cannot create a new segment. Segments
+    // without '%' are used in place; decoded ones live in `decoded`, reserved up front so that
+    // the views into it stay valid.
+    boost::container::small_vector<std::string_view, 8> segments;
+    std::vector<std::string> decoded;
+    if (raw_path.find('%') != std::string_view::npos)
+        decoded.reserve(static_cast<std::size_t>(std::count(raw_path.begin(), raw_path.end(), '/')));
     std::string_view rest = raw_path.substr(1);
     while (true) {
         auto const slash = rest.find('/');
         auto const raw = rest.substr(0, slash);
-        auto const encoded = boost::urls::make_pct_string_view(raw);
-        if (!encoded)
-            return bad("invalid percent-encoding in path segment '" + std::string(raw) + "'");
-        std::string segment = encoded->decode();
+        std::string_view segment = raw;
+        if (raw.find('%') != std::string_view::npos) {
+            auto const encoded = boost::urls::make_pct_string_view(raw);
+            if (!encoded)
+                return bad("invalid percent-encoding in path segment '" + std::string(raw) + "'");
+            segment = decoded.emplace_back(encoded->decode());
+        }
         if (segment.find_first_of(std::string_view("/\\\0", 3)) != std::string::npos)
             return bad("path segment '" + std::string(raw) + "' contains an encoded '/', '\\' or NUL");
         if (segment == "." || segment == "..")
@@ -129,7 +138,7 @@ match_result router::match(std::string_view method, std::string_view raw_path) c
         if (segment.empty() && slash != std::string_view::npos)
             return bad("path '" + std::string(raw_path) + "' contains an empty segment");
         if (!segment.empty())
-            segments.push_back(std::move(segment));
+            segments.push_back(segment);
         if (slash == std::string_view::npos)
             break;
         rest.remove_prefix(slash + 1);
@@ -138,16 +147,16 @@ match_result router::match(std::string_view method, std::string_view raw_path) c
     node const* current = root_.get();
     std::map<std::string, std::string, std::less<>> params;
     for (std::size_t i = 0; i < segments.size() && current != nullptr; ++i) {
-        auto const& segment = segments[i];
+        auto const segment = segments[i];
         if (auto const it = current->children.find(segment); it != current->children.end()) {
             current = it->second.get();
         } else if (current->param_child) {
-            params[current->param_name] = segment;
+            params[current->param_name] = std::string(segment);
             current = current->param_child.get();
         } else if (current->rest_child) {
             std::string remainder;
             for (std::size_t j = i; j < segments.size(); ++j)
-                remainder += (j == i ? "" : "/") + segments[j];
+                remainder.append(j == i ? "" : "/").append(segments[j]);
             params["*"] = std::move(remainder);
             current = current->rest_child.get();
             break;

@@ -1,5 +1,7 @@
 #include <ocean/http/server.hpp>
 
+#include "http/request_parser.hpp"
+#include "http/response_head.hpp"
 #include "http/server_metrics.hpp"
 
 #include <boost/asio.hpp>
@@ -7,10 +9,12 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <list>
 #include <mutex>
 #include <random>
+#include <span>
 
 namespace ocean::http {
 namespace {
@@ -66,6 +70,11 @@ struct session {
     bool busy = false;
     bool closing = false;
     asio::cancellation_signal handler_cancel;
+    // The response being written: its head (whose capacity serves the next response too), its
+    // body and the gather list over both.
+    std::string head;
+    std::string body;
+    std::array<asio::const_buffer, 2> buffers;
 };
 
 struct server::impl : std::enable_shared_from_this<impl> {
@@ -130,17 +139,6 @@ asio::awaitable<void> watch(std::shared_ptr<session> s)
     }
 }
 
-bhttp::response<bhttp::string_body> to_beast(response&& r, unsigned version, bool keep_alive)
-{
-    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(r.status), version};
-    for (auto const& [name, value] : r.headers)
-        out.insert(name, value);
-    out.body() = std::move(r.body);
-    out.keep_alive(keep_alive);
-    out.prepare_payload();
-    return out;
-}
-
 } // namespace
 
 void server::impl::session_ended()
@@ -196,13 +194,14 @@ void server::impl::begin_stop()
 
 asio::awaitable<void> server::impl::reject_connection(tcp::socket socket)
 {
-    auto r = to_beast(response::error(503, "too_many_connections",
-                                      "the server has " + std::to_string(config.max_connections) +
-                                          " open connections, its limit; retry later"),
-                      11, false);
-    r.set("Retry-After", "1");
-    r.set("X-Request-ID", make_request_id());
-    co_await bhttp::async_write(socket, r, use_tuple);
+    auto r = response::error(503, "too_many_connections",
+                             "the server has " + std::to_string(config.max_connections) +
+                                 " open connections, its limit; retry later");
+    r.headers.set("Retry-After", "1");
+    std::string head;
+    detail::format_response_head(head, r, 11, false, make_request_id());
+    std::array<asio::const_buffer, 2> const buffers{asio::buffer(head), asio::buffer(r.body)};
+    co_await asio::async_write(socket, buffers, use_tuple);
     boost::system::error_code ignored;
     socket.shutdown(tcp::socket::shutdown_both, ignored);
 }
@@ -268,9 +267,11 @@ asio::awaitable<void> server::impl::accept_loop()
 asio::awaitable<response> server::impl::dispatch(request& req, match_result const& match)
 {
     try {
-        if (match.options.body == body_mode::json && !req.body().empty() &&
-            (!req.header("Content-Type") || req.has_json_content_type()))
-            (void)req.json();
+        if (match.options.body == body_mode::json && !req.body().empty()) {
+            auto const type = req.header("Content-Type");
+            if (!type || is_json_media_type(*type))
+                (void)req.json();
+        }
 
         for (auto const& f : *match.filters)
             if (auto early = co_await f(req))
@@ -306,35 +307,27 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<session> s)
     bool first = true;
     bool reset_connection = false;
 
-    auto write = [&](response r, unsigned version, bool keep_alive, std::string const& request_id,
-                     bool head) -> asio::awaitable<bool> {
-        r.headers.set("X-Request-ID", request_id);
-        auto const status = r.status;
-        auto out = to_beast(std::move(r), version, keep_alive);
-        metrics.bytes_out += out.body().size();
+    // Serialises a response into the session's buffers and returns its write, which starts when
+    // awaited. Returning the operation instead of awaiting it here saves a coroutine frame per
+    // response. The watchdog limit set here ends with the next arm(): a write is the last
+    // operation of an exchange.
+    auto write = [&](response r, unsigned version, bool keep_alive, std::string_view request_id, bool head_only) {
+        metrics.bytes_out += r.body.size();
+        bool const has_body = detail::format_response_head(s->head, r, version, keep_alive, request_id);
+        s->body = std::move(r.body);
+        s->buffers = {asio::buffer(s->head), asio::buffer(s->body)};
         arm(*s, config.body_timeout);
-        boost::system::error_code ec;
-        if (head) {
-            bhttp::response<bhttp::empty_body> header_only{out.base()};
-            header_only.content_length(out.body().size());
-            header_only.keep_alive(keep_alive);
-            std::tie(ec, std::ignore) = co_await bhttp::async_write(s->socket, header_only, use_tuple);
-        } else {
-            std::tie(ec, std::ignore) = co_await bhttp::async_write(s->socket, out, use_tuple);
-        }
-        disarm(*s);
-        (void)status;
-        co_return !ec;
+        return asio::async_write(s->socket, std::span(s->buffers.data(), has_body && !head_only ? 2 : 1), use_tuple);
     };
 
-    auto fail = [&](unsigned status, std::string_view code, std::string message) -> asio::awaitable<void> {
-        auto r = response::error(status, code, message);
+    // Sends the error response to a request that could not be read; the connection closes after it.
+    auto fail = [&](unsigned status, std::string_view code, std::string const& message) {
         metrics.record("", status, std::chrono::nanoseconds(0));
-        co_await write(std::move(r), 11, false, make_request_id(), false);
+        return write(response::error(status, code, message), 11, false, make_request_id(), false);
     };
 
     for (;;) {
-        bhttp::request_parser<bhttp::string_body> parser;
+        detail::request_parser parser;
         parser.header_limit(static_cast<std::uint32_t>(config.header_limit));
         parser.body_limit(config.body_limit);
 
@@ -366,25 +359,24 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<session> s)
             break;
         }
 
-        auto& head = parser.get();
         auto const started = clock_type::now();
         std::string request_id;
-        if (auto const it = head.find("X-Request-ID"); it != head.end() && acceptable_request_id(it->value()))
-            request_id = std::string(it->value());
+        if (auto const id = parser.headers.get("X-Request-ID"); id && acceptable_request_id(*id))
+            request_id = std::string(*id);
         else
             request_id = make_request_id();
-        std::string const method(head.method_string());
-        std::string const target(head.target());
-        bool const is_head = head.method() == bhttp::verb::head;
-        unsigned const version = head.version();
+        std::string const& method = parser.method;
+        std::string const& target = parser.target;
+        bool const is_head = parser.verb == bhttp::verb::head;
+        unsigned const version = parser.version;
 
-        auto respond = [&](response r, bool keep_alive, std::string_view pattern) -> asio::awaitable<bool> {
-            auto const status = r.status;
-            metrics.record(pattern, status, clock_type::now() - started);
-            auto const elapsed_ms =
-                std::chrono::duration<double, std::milli>(clock_type::now() - started).count();
-            spdlog::info("{} {} {} {:.1f}ms request_id={}", method, target, status, elapsed_ms, request_id);
-            co_return co_await write(std::move(r), version, keep_alive, request_id, is_head);
+        // Logs and counts the response, then returns write()'s operation.
+        auto respond = [&](response r, bool keep_alive, std::string_view pattern) {
+            auto const elapsed = clock_type::now() - started;
+            metrics.record(pattern, r.status, elapsed);
+            spdlog::info("{} {} {} {:.1f}ms request_id={}", method, target, r.status,
+                         std::chrono::duration<double, std::milli>(elapsed).count(), request_id);
+            return write(std::move(r), version, keep_alive, request_id, is_head);
         };
 
         if (target.size() > config.target_limit) {
@@ -416,8 +408,9 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<session> s)
             default: r = response::error(404, "not_found", "no route for " + method + " " + std::string(raw_path)); break;
             }
             // The body, if any, was not read, so the connection cannot carry another request.
-            bool const keep_alive = parser.is_done() && head.keep_alive();
-            if (!co_await respond(std::move(r), keep_alive, "") || !keep_alive)
+            bool const keep_alive = parser.is_done() && parser.keep_alive();
+            auto [write_error, written] = co_await respond(std::move(r), keep_alive, "");
+            if (write_error || !keep_alive)
                 break;
             continue;
         }
@@ -437,8 +430,7 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<session> s)
         }
 
         if (!body_error && !parser.is_done()) {
-            if (auto const expect = head.find(bhttp::field::expect);
-                expect != head.end() && iequals(expect->value(), "100-continue")) {
+            if (auto const expect = parser.headers.get("Expect"); expect && iequals(*expect, "100-continue")) {
                 bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, version};
                 auto [ec, n] = co_await bhttp::async_write(s->socket, go_on, use_tuple);
                 if (ec)
@@ -466,11 +458,7 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<session> s)
             break;
         }
 
-        auto message = parser.release();
-        fields headers;
-        for (auto const& field : message.base())
-            headers.add(field.name_string(), field.value());
-        request req(method, target, std::move(headers), std::move(message.body()));
+        request req(method, target, std::move(parser.headers), std::move(parser.body));
         req.set_route_params(std::move(match.params));
         req.set_request_id(request_id);
         req.set_json_limits(config.json);
@@ -490,8 +478,9 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<session> s)
         }
         s->busy = false;
 
-        bool const keep_alive = message.keep_alive();
-        if (!co_await respond(std::move(r), keep_alive, match.pattern) || !keep_alive)
+        bool const keep_alive = parser.keep_alive();
+        auto [write_error, written] = co_await respond(std::move(r), keep_alive, match.pattern);
+        if (write_error || !keep_alive)
             break;
     }
 

@@ -54,6 +54,16 @@ struct server_fixture {
             .post("/webhook", [](request const& r) -> asio::awaitable<response> {
                 co_return response::json(boost::json::object{{"size", r.body().size()}});
             }, {ocean::http::body_mode::raw});
+        // Responds with the status of the `status` query parameter and with response fields a
+        // careless handler might set: a decoded query value holding CR LF, a name that is not a
+        // token, and a Content-Length that contradicts the body.
+        routes.post("/echo-header", [](request const& r) -> asio::awaitable<response> {
+            auto out = response::text("echo", static_cast<unsigned>(std::stoul(r.query("status").value_or("200"))));
+            out.headers.set("X-Echo", r.query("echo").value_or("none"));
+            out.headers.set("Bad Name", "space in the name");
+            out.headers.set("Content-Length", "999");
+            co_return out;
+        }, {ocean::http::body_mode::raw});
         routes.post("/boom", [](request const&) -> asio::awaitable<response> {
             throw std::runtime_error("database password is hunter2");
             co_return response::ok();
@@ -487,4 +497,48 @@ BOOST_AUTO_TEST_CASE(server_serves_from_several_threads)
     for (auto& t : threads)
         t.join();
     BOOST_TEST(!done.get_future().get());
+}
+
+BOOST_AUTO_TEST_CASE(server_adds_date_and_framing_fields)
+{
+    server_fixture f;
+    auto const reply = round_trip(f.port, post_close("/integration/echo-header", "x"));
+    BOOST_TEST(status_of(reply) == 200U);
+    auto const head = reply.substr(0, reply.find("\r\n\r\n"));
+    // IMF-fixdate, e.g. "Date: Fri, 04 Dec 2026 23:50:00 GMT".
+    auto const date = head.find("\r\nDate: ");
+    BOOST_REQUIRE(date != std::string::npos);
+    BOOST_TEST(head.substr(date + 8, 29).size() == 29U);
+    BOOST_TEST(head.substr(date + 8 + 26, 3) == "GMT");
+    BOOST_TEST(count(head, "Content-Length: ") == 1U);
+    BOOST_TEST(head.find("Content-Length: 4") != std::string::npos);
+    BOOST_TEST(head.find("Connection: close") != std::string::npos);
+    BOOST_TEST(reply.substr(reply.size() - 4) == "echo");
+}
+
+BOOST_AUTO_TEST_CASE(server_drops_response_fields_that_would_split_the_response)
+{
+    server_fixture f;
+    auto const plain = round_trip(f.port, post_close("/integration/echo-header?echo=fine", "x"));
+    BOOST_TEST(status_of(plain) == 200U);
+    BOOST_TEST(plain.find("X-Echo: fine\r\n") != std::string::npos);
+    // A name with a space is not a token: dropped.
+    BOOST_TEST(plain.find("Bad Name") == std::string::npos);
+
+    // %0D%0A decodes to CR LF: copied into a field it would start a forged Set-Cookie line.
+    auto const forged =
+        round_trip(f.port, post_close("/integration/echo-header?echo=a%0D%0ASet-Cookie:%20session=evil", "x"));
+    BOOST_TEST(status_of(forged) == 200U);
+    BOOST_TEST(forged.find("Set-Cookie") == std::string::npos);
+    BOOST_TEST(forged.find("X-Echo") == std::string::npos);
+    BOOST_TEST(forged.substr(forged.size() - 4) == "echo");
+}
+
+BOOST_AUTO_TEST_CASE(server_no_content_has_no_body_or_length)
+{
+    server_fixture f;
+    auto const reply = round_trip(f.port, post_close("/integration/echo-header?status=204", "x"));
+    BOOST_TEST(status_of(reply) == 204U);
+    BOOST_TEST(reply.find("Content-Length") == std::string::npos);
+    BOOST_TEST(reply.substr(reply.size() - 4) == "\r\n\r\n");
 }

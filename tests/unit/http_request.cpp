@@ -9,6 +9,10 @@
 
 #include <boost/json.hpp>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 using ocean::http::error_response;
 using ocean::http::fields;
 using ocean::http::request;
@@ -173,4 +177,50 @@ BOOST_AUTO_TEST_CASE(typed_body_failure_names_field_path)
                "422 field 'issue_data.labels[1].name': expected a string, got a number");
     BOOST_TEST(typed_error("[1]") == "422 field '$': expected an object, got an array");
     BOOST_TEST(typed_error("{").starts_with("400 "));
+}
+
+BOOST_AUTO_TEST_CASE(fields_lookup_ignores_case)
+{
+    ocean::http::fields f;
+    f.add("Content-Type", "application/json");
+    f.add("X-Hub-Signature-256", "sha256=00");
+    f.add("x-hub-signature-256", "sha256=11");
+
+    BOOST_TEST(f.size() == 3U);
+    BOOST_TEST(f.get("content-type").value() == "application/json");
+    BOOST_TEST(f.get("X-HUB-SIGNATURE-256").value() == "sha256=00");
+    BOOST_TEST(f.count("X-Hub-Signature-256") == 2U);
+    BOOST_TEST(!f.get("Missing"));
+}
+
+BOOST_AUTO_TEST_CASE(fields_set_erase_and_iterate)
+{
+    ocean::http::fields f;
+    f.reserve(4, 64);
+    f.add("A", "1");
+    f.add("B", "2");
+    f.add("a", "3");
+    f.set("A", "4");
+
+    std::vector<std::pair<std::string, std::string>> seen;
+    for (auto const [name, value] : f)
+        seen.emplace_back(name, value);
+    std::vector<std::pair<std::string, std::string>> const expected{{"B", "2"}, {"A", "4"}};
+    BOOST_TEST((seen == expected));
+
+    f.erase("b");
+    BOOST_TEST(f.size() == 1U);
+    BOOST_TEST(f.get("A").value() == "4");
+    BOOST_TEST((f.end() - f.begin()) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(fields_token_and_value_rules)
+{
+    BOOST_TEST(ocean::http::is_token("X-Request-ID"));
+    BOOST_TEST(!ocean::http::is_token(""));
+    BOOST_TEST(!ocean::http::is_token("Bad Name"));
+    BOOST_TEST(!ocean::http::is_token("Name:"));
+    BOOST_TEST(ocean::http::is_safe_field_value("text/plain; charset=utf-8"));
+    BOOST_TEST(!ocean::http::is_safe_field_value("a\r\nSet-Cookie: x=1"));
+    BOOST_TEST(!ocean::http::is_safe_field_value(std::string_view("a\0b", 3)));
 }

@@ -3,6 +3,7 @@
 
 #include <ocean/http/fields.hpp>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/value.hpp>
 
 #include <map>
@@ -18,6 +19,10 @@ struct json_limits {
     /// Maximum nesting depth of arrays and objects.
     std::size_t max_depth = 256;
 };
+
+/// True when `content_type` names JSON: `application/json` or a `+json` suffix, in any case,
+/// parameters allowed (`application/vnd.x+json; charset=utf-8`).
+bool is_json_media_type(std::string_view content_type) noexcept;
 
 /// One request as received by the server. Handlers get it by const reference; it lives until the
 /// handler's coroutine completes.
@@ -78,6 +83,10 @@ private:
     std::string request_id_;
     std::map<std::string, std::string, std::less<>> params_;
     json_limits json_limits_;
+    // The parsed body lives in this arena, declared before json_ so that it ends after it. The
+    // tree refers to the arena without owning it, which lets Boost.JSON skip the per-node
+    // destructor walk: the arena frees everything at once.
+    mutable std::unique_ptr<boost::json::monotonic_resource> arena_;
     mutable std::optional<boost::json::value> json_;
     mutable std::optional<std::multimap<std::string, std::string>> form_;
 };
