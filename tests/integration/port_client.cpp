@@ -591,13 +591,12 @@ BOOST_AUTO_TEST_CASE(rate_limit_paces_upserts)
     // 251 requests (one token, 250 bulks) at 100 per 10 s need three windows.
     BOOST_TEST((elapsed >= 19s));
 
-    // NOTE: the pacer in src/http/rate_pacer.cpp starts counting a new window from the first
-    // response that reports it, so requests already in flight then are not counted. Up to
-    // max_concurrent_requests requests can therefore meet a 429 at each of the two window
-    // changes here; they wait for Retry-After and succeed.
+    // The pacer counts every request in flight, those queued for the next window included,
+    // against the window they may land in, so pacing alone should avoid 429s. The few tolerated
+    // here each wait for Retry-After and then succeed.
     auto const rejected = server.count_requests("POST", "", 429);
     BOOST_TEST_MESSAGE("429 responses during the run: " << rejected);
-    BOOST_TEST(rejected <= 2 * config.max_concurrent_requests);
+    BOOST_TEST(rejected <= 5u);
 }
 
 BOOST_AUTO_TEST_CASE(resync_id_is_sent)
