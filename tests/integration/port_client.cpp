@@ -499,6 +499,32 @@ BOOST_AUTO_TEST_CASE(expiring_token_is_refreshed_once)
 // ---------------------------------------------------------------------------------------------
 // Bulk upsert
 
+BOOST_AUTO_TEST_CASE(huge_token_lifetime_is_clamped)
+{
+    emulator server;
+    // A real token, handed back once with an expiresIn far past what int64 milliseconds hold.
+    auto const issued = server.call("POST", "/v1/auth/access_token",
+                                    R"({"clientId":"local-client-id","clientSecret":"local-client-secret"})");
+    BOOST_TEST_REQUIRE(issued.status == 200u);
+    json::object fault;
+    fault["method"] = "POST";
+    fault["path"] = "/v1/auth/access_token";
+    fault["status"] = 200;
+    fault["count"] = 1;
+    fault["body"] = json::object{{"accessToken", issued.json().at("accessToken")},
+                                 {"expiresIn", 1e300},
+                                 {"tokenType", "Bearer"}};
+    server.add_fault(fault);
+    client_fixture fixture(client_config_for(server));
+
+    auto [ec, result] = upsert(fixture, make_entities("service", 40));
+
+    BOOST_TEST(!ec, ec.message());
+    BOOST_TEST(result.succeeded == 40u);
+    BOOST_TEST(server.count_requests("POST", "/v1/auth/access_token") == 2u);
+    BOOST_TEST(server.count_requests("POST", "/entities/bulk", 401) == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(thousand_entities_take_fifty_bulks)
 {
     emulator server;
