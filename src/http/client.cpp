@@ -285,12 +285,20 @@ struct client_state {
         idle.clear();
     }
 
+    /// Reserves a pacing slot; observe_limits() or release_slot() must settle it.
     milliseconds reserve_slot(detail::origin const& target)
     {
         std::lock_guard lock(mutex);
         return pacer.reserve(target.key(), std::chrono::steady_clock::now());
     }
 
+    void release_slot(detail::origin const& target)
+    {
+        std::lock_guard lock(mutex);
+        pacer.release(target.key());
+    }
+
+    /// Settles a pacing slot with the response it got, recording the x-ratelimit-* values.
     void observe_limits(detail::origin const& target, client_response const& response)
     {
         auto const reset = response.header("x-ratelimit-reset");
@@ -318,6 +326,38 @@ struct client::impl : detail::client_state {
 };
 
 namespace {
+
+// One attempt's pacing slot. The pacer counts the request as in flight until a response
+// settles the slot; the destructor settles it as unanswered after an error or cancellation.
+class pacing_slot {
+public:
+    pacing_slot(std::shared_ptr<detail::client_state> state, detail::origin const& target)
+        : state_(std::move(state)), target_(&target)
+    {
+    }
+    pacing_slot(pacing_slot const&) = delete;
+    pacing_slot& operator=(pacing_slot const&) = delete;
+
+    ~pacing_slot() { release(); }
+
+    void settle(client_response const& response)
+    {
+        if (state_)
+            state_->observe_limits(*target_, response);
+        state_.reset();
+    }
+
+    void release()
+    {
+        if (state_)
+            state_->release_slot(*target_);
+        state_.reset();
+    }
+
+private:
+    std::shared_ptr<detail::client_state> state_;
+    detail::origin const* target_;
+};
 
 // Runs one attempt: takes a pooled connection or opens one, then exchanges the request. A pooled
 // connection that fails before any response byte was most likely closed by the server while
@@ -390,7 +430,9 @@ asio::awaitable<client_response> run_send(std::shared_ptr<detail::client_state> 
     auto const started = std::chrono::steady_clock::now();
 
     for (unsigned attempt = 1;; ++attempt) {
-        if (auto wait = self->reserve_slot(url->target); wait > milliseconds{0}) {
+        auto const wait = self->reserve_slot(url->target);
+        pacing_slot slot(self, url->target);
+        if (wait > milliseconds{0}) {
             spdlog::debug("HTTP {} {}: pacing for the rate limit, waiting {}", request.method, url->loggable,
                           describe_seconds(wait));
             co_await sleep_for(wait);
@@ -404,13 +446,14 @@ asio::awaitable<client_response> run_send(std::shared_ptr<detail::client_state> 
         std::string reason;
         if (!result.error) {
             response = to_client_response(std::move(result.response), attempt);
-            self->observe_limits(url->target, *response);
+            slot.settle(*response);
             if (!may_retry || !is_retryable_status(response->status))
                 co_return std::move(*response);
             hint = server_hint(*response);
             reason = fmt::format("status {}", response->status);
         }
         else {
+            slot.release();
             if (!may_retry || !is_retryable_error(result.error))
                 throw boost::system::system_error(result.error);
             reason = result.error.message();

@@ -1,12 +1,16 @@
 #include <ocean/http/server.hpp>
+#include <ocean/error.hpp>
 
 #include "http/request_parser.hpp"
 #include "http/response_head.hpp"
 #include "http/server_metrics.hpp"
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -25,6 +29,12 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using strand_type = asio::strand<asio::any_io_executor>;
 using clock_type = std::chrono::steady_clock;
+using tls_stream = beast::ssl_stream<tcp::socket>;
+
+// How long a session waits for the client's close_notify after sending its own. The alert lets
+// the client tell a complete response from a truncated one. A client that does not send its own
+// within this time gets the socket closed.
+constexpr std::chrono::milliseconds tls_shutdown_timeout{1'000};
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
@@ -51,15 +61,44 @@ bool acceptable_request_id(std::string_view id)
     return std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7F; });
 }
 
+// Creates the server's TLS context from PEM files. Throws config_error naming the setting.
+std::shared_ptr<asio::ssl::context> make_tls_context(tls_config const& tls)
+{
+    if (tls.cert_file.empty() != tls.key_file.empty())
+        throw config_error(std::string("server_config.tls: ") +
+                           (tls.cert_file.empty() ? "key_file is set but cert_file is missing"
+                                                  : "cert_file is set but key_file is missing") +
+                           "; set both to serve HTTPS, or neither");
+
+    auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::single_dh_use);
+    SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+
+    boost::system::error_code ec;
+    context->use_certificate_chain_file(tls.cert_file, ec);
+    if (ec)
+        throw config_error("server_config.tls.cert_file: cannot load the certificate chain '" + tls.cert_file +
+                           "': " + ec.message());
+    // OpenSSL also checks here that the key belongs to the certificate loaded above.
+    context->use_private_key_file(tls.key_file, asio::ssl::context::pem, ec);
+    if (ec)
+        throw config_error("server_config.tls.key_file: cannot load the private key '" + tls.key_file +
+                           "' or it does not match the certificate: " + ec.message());
+    return context;
+}
+
 } // namespace
 
 // One accepted connection. Its coroutines run on `strand`; stop() reaches it by posting there.
+// The stream lives in stream_session; this part is what the watchdog and stop() need.
 struct session {
-    explicit session(tcp::socket s) : strand(s.get_executor()), socket(std::move(s)), watchdog(strand) {}
+    explicit session(asio::any_io_executor executor) : strand(std::move(executor)), watchdog(strand) {}
 
     // The connection's strand, or the plain executor when server_config::strand_per_connection is off.
     asio::any_io_executor strand;
-    tcp::socket socket;
+    // The TCP socket under the stream; cancelling it ends any read, write or TLS operation.
+    tcp::socket* socket = nullptr;
     // The watchdog coroutine cancels the socket's operations once `deadline` passes. Moving the
     // deadline later is a plain store, so a request costs no timer operation in the common case.
     asio::steady_timer watchdog;
@@ -77,11 +116,32 @@ struct session {
     std::array<asio::const_buffer, 2> buffers;
 };
 
+// A session over a plain TCP socket or a TLS stream. The request loop is a template on the
+// stream, so the plain path carries no TLS branch at run time.
+template <class Stream>
+struct stream_session : session {
+    explicit stream_session(tcp::socket s) : session(s.get_executor()), stream(std::move(s))
+    {
+        socket = &beast::get_lowest_layer(stream);
+    }
+
+    stream_session(tcp::socket s, asio::ssl::context& context)
+        : session(s.get_executor()), stream(std::move(s), context)
+    {
+        socket = &beast::get_lowest_layer(stream);
+    }
+
+    Stream stream;
+};
+
 struct server::impl : std::enable_shared_from_this<impl> {
     impl(asio::any_io_executor ex, server_config cfg)
         : executor(ex), strand(asio::make_strand(ex)), config(std::move(cfg)), acceptor(strand), drained(strand),
           drain_deadline(strand)
     {
+        tls_context = config.tls_context;
+        if (!tls_context && (!config.tls.cert_file.empty() || !config.tls.key_file.empty()))
+            tls_context = make_tls_context(config.tls);
     }
 
     asio::any_io_executor executor;
@@ -97,11 +157,16 @@ struct server::impl : std::enable_shared_from_this<impl> {
     std::mutex sessions_mutex;
     std::list<std::weak_ptr<session>> sessions;
     server_metrics metrics;
+    // Set when the server speaks HTTPS.
+    std::shared_ptr<asio::ssl::context> tls_context;
 
     void begin_stop();
     void session_ended();
     asio::awaitable<void> accept_loop();
-    asio::awaitable<void> run_session(std::shared_ptr<session> s);
+    void start_session(tcp::socket socket);
+    template <class Stream>
+    asio::awaitable<void> run_session(std::shared_ptr<stream_session<Stream>> s);
+    asio::awaitable<bool> handshake(stream_session<tls_stream>& s);
     asio::awaitable<response> dispatch(request& req, match_result const& match);
     asio::awaitable<void> reject_connection(tcp::socket socket);
 };
@@ -134,7 +199,7 @@ asio::awaitable<void> watch(std::shared_ptr<session> s)
             s->timed_out = true;
             s->deadline = clock_type::time_point::max();
             boost::system::error_code ignored;
-            s->socket.cancel(ignored);
+            s->socket->cancel(ignored);
         }
     }
 }
@@ -168,7 +233,7 @@ void server::impl::begin_stop()
             s->closing = true;
             if (!s->busy) {
                 boost::system::error_code ec;
-                s->socket.cancel(ec);
+                s->socket->cancel(ec);
             }
         });
     }
@@ -183,7 +248,7 @@ void server::impl::begin_stop()
                 asio::post(s->strand, [s] {
                     s->handler_cancel.emit(asio::cancellation_type::terminal);
                     boost::system::error_code cancel_error;
-                    s->socket.cancel(cancel_error);
+                    s->socket->cancel(cancel_error);
                 });
             }
         }
@@ -225,6 +290,13 @@ asio::awaitable<void> server::impl::accept_loop()
         }
         if (connections.load() >= config.max_connections) {
             metrics.rejected_connections++;
+            if (tls_context) {
+                // A plain-text 503 means nothing to a TLS client, and a handshake would spend
+                // the CPU time the limit is there to save.
+                boost::system::error_code ignored;
+                socket.close(ignored);
+                continue;
+            }
             // The executor is read before the move: function arguments have no evaluation order.
             auto const socket_executor = socket.get_executor();
             asio::co_spawn(socket_executor, reject_connection(std::move(socket)), asio::detached);
@@ -233,7 +305,19 @@ asio::awaitable<void> server::impl::accept_loop()
 
         ++connections;
         metrics.connections_total++;
-        auto s = std::make_shared<session>(std::move(socket));
+        start_session(std::move(socket));
+    }
+
+    while (connections.load() > 0) {
+        drained.expires_after(std::chrono::hours(1));
+        co_await drained.async_wait(use_tuple);
+    }
+    drain_deadline.cancel();
+}
+
+void server::impl::start_session(tcp::socket socket)
+{
+    auto launch = [this](auto s) {
         {
             std::lock_guard lock(sessions_mutex);
             std::erase_if(sessions, [](auto const& weak) { return weak.expired(); });
@@ -243,25 +327,47 @@ asio::awaitable<void> server::impl::accept_loop()
         // The drain deadline of stop() emits on handler_cancel, which reaches whatever the session
         // awaits at that moment, the handler included.
         asio::co_spawn(s->strand, run_session(s),
-                       asio::bind_cancellation_slot(s->handler_cancel.slot(), [self, s](std::exception_ptr error) {
-                           if (error) {
-                               try {
-                                   std::rethrow_exception(error);
-                               } catch (std::exception const& e) {
-                                   spdlog::error("http session ended with an exception: {}", e.what());
-                               }
-                           }
-                           s->finished = true;
-                           s->watchdog.cancel();
-                           self->session_ended();
-                       }));
-    }
+                       asio::bind_cancellation_slot(s->handler_cancel.slot(),
+                                                    [self = shared_from_this(), s](std::exception_ptr error) {
+                                                        if (error) {
+                                                            try {
+                                                                std::rethrow_exception(error);
+                                                            } catch (std::exception const& e) {
+                                                                spdlog::error("http session ended with an exception: {}",
+                                                                              e.what());
+                                                            }
+                                                        }
+                                                        s->finished = true;
+                                                        s->watchdog.cancel();
+                                                        self->session_ended();
+                                                    }));
+    };
+    if (tls_context)
+        launch(std::make_shared<stream_session<tls_stream>>(std::move(socket), *tls_context));
+    else
+        launch(std::make_shared<stream_session<tcp::socket>>(std::move(socket)));
+}
 
-    while (connections.load() > 0) {
-        drained.expires_after(std::chrono::hours(1));
-        co_await drained.async_wait(use_tuple);
-    }
-    drain_deadline.cancel();
+// Runs the server side of the TLS handshake within header_timeout. Returns false, after logging
+// why, when it failed; the caller then closes the connection.
+asio::awaitable<bool> server::impl::handshake(stream_session<tls_stream>& s)
+{
+    arm(s, config.header_timeout);
+    auto [ec] = co_await s.stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+    disarm(s);
+    if (!ec)
+        co_return true;
+
+    metrics.tls_handshake_failures++;
+    boost::system::error_code endpoint_error;
+    auto const peer = s.socket->remote_endpoint(endpoint_error);
+    auto const from = endpoint_error ? std::string("an unknown peer")
+                                     : peer.address().to_string() + ":" + std::to_string(peer.port());
+    if (s.timed_out)
+        spdlog::info("TLS handshake with {} timed out after {} ms", from, config.header_timeout.count());
+    else
+        spdlog::info("TLS handshake with {} failed: {}", from, ec.message());
+    co_return false;
 }
 
 asio::awaitable<response> server::impl::dispatch(request& req, match_result const& match)
@@ -299,10 +405,19 @@ asio::awaitable<response> server::impl::dispatch(request& req, match_result cons
                               "the handler failed; see the server log for request id " + std::string(req.request_id()));
 }
 
-asio::awaitable<void> server::impl::run_session(std::shared_ptr<session> s)
+template <class Stream>
+asio::awaitable<void> server::impl::run_session(std::shared_ptr<stream_session<Stream>> s)
 {
+    constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
     // A forced stop cancels the operation in flight; later awaits (the 503 reply) still run.
     co_await asio::this_coro::throw_if_cancelled(false);
+    if constexpr (is_tls) {
+        if (!co_await handshake(*s)) {
+            boost::system::error_code ignored;
+            s->socket->close(ignored);
+            co_return;
+        }
+    }
     beast::flat_buffer buffer;
     bool first = true;
     bool reset_connection = false;
@@ -317,7 +432,7 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<session> s)
         s->body = std::move(r.body);
         s->buffers = {asio::buffer(s->head), asio::buffer(s->body)};
         arm(*s, config.body_timeout);
-        return asio::async_write(s->socket, std::span(s->buffers.data(), has_body && !head_only ? 2 : 1), use_tuple);
+        return asio::async_write(s->stream, std::span(s->buffers.data(), has_body && !head_only ? 2 : 1), use_tuple);
     };
 
     // Sends the error response to a request that could not be read; the connection closes after it.
@@ -337,7 +452,7 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<session> s)
         if (stopping || s->closing)
             limit = std::min(limit, std::chrono::milliseconds(200));
         arm(*s, limit);
-        auto [read_error, header_bytes] = co_await bhttp::async_read_header(s->socket, buffer, parser, use_tuple);
+        auto [read_error, header_bytes] = co_await bhttp::async_read_header(s->stream, buffer, parser, use_tuple);
         disarm(*s);
         first = false;
         metrics.bytes_in += header_bytes;
@@ -353,7 +468,8 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<session> s)
                 co_await fail(413, "body_too_large",
                               "the request body exceeds the limit of " + std::to_string(config.body_limit) + " bytes");
             } else if (read_error != bhttp::error::end_of_stream && read_error != asio::error::eof &&
-                       read_error != asio::error::operation_aborted && read_error != asio::error::connection_reset) {
+                       read_error != asio::error::operation_aborted && read_error != asio::error::connection_reset &&
+                       read_error != asio::ssl::error::stream_truncated) {
                 co_await fail(400, "bad_request", "invalid HTTP request: " + read_error.message());
             }
             break;
@@ -432,13 +548,13 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<session> s)
         if (!body_error && !parser.is_done()) {
             if (auto const expect = parser.headers.get("Expect"); expect && iequals(*expect, "100-continue")) {
                 bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, version};
-                auto [ec, n] = co_await bhttp::async_write(s->socket, go_on, use_tuple);
+                auto [ec, n] = co_await bhttp::async_write(s->stream, go_on, use_tuple);
                 if (ec)
                     break;
             }
             arm(*s, config.body_timeout);
             std::size_t body_bytes = 0;
-            std::tie(body_error, body_bytes) = co_await bhttp::async_read(s->socket, buffer, parser, use_tuple);
+            std::tie(body_error, body_bytes) = co_await bhttp::async_read(s->stream, buffer, parser, use_tuple);
             disarm(*s);
             metrics.bytes_in += body_bytes;
         }
@@ -488,12 +604,20 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<session> s)
     if (reset_connection) {
         // A zero linger time makes close() send RST instead of FIN.
         s->busy = false;
-        s->socket.set_option(asio::socket_base::linger(true, 0), ignored);
-        s->socket.close(ignored);
+        s->socket->set_option(asio::socket_base::linger(true, 0), ignored);
+        s->socket->close(ignored);
         co_return;
     }
-    s->socket.shutdown(tcp::socket::shutdown_send, ignored);
-    s->socket.close(ignored);
+    if constexpr (is_tls) {
+        // Skipped after a timeout or cancellation, when the TLS state may be mid-record.
+        if (!s->timed_out && s->socket->is_open()) {
+            arm(*s, tls_shutdown_timeout);
+            co_await s->stream.async_shutdown(use_tuple);
+            disarm(*s);
+        }
+    }
+    s->socket->shutdown(tcp::socket::shutdown_send, ignored);
+    s->socket->close(ignored);
 }
 
 server::server(asio::any_io_executor executor, server_config config)

@@ -44,6 +44,9 @@ std::string server_metrics::render(std::size_t open_connections) const
     out += "# HELP ocean_http_connections_rejected_total Connections refused over the limit.\n";
     out += "# TYPE ocean_http_connections_rejected_total counter\n";
     out += fmt::format("ocean_http_connections_rejected_total {}\n", rejected_connections.load());
+    out += "# HELP ocean_http_tls_handshake_failures_total TLS handshakes that failed or timed out.\n";
+    out += "# TYPE ocean_http_tls_handshake_failures_total counter\n";
+    out += fmt::format("ocean_http_tls_handshake_failures_total {}\n", tls_handshake_failures.load());
     out += "# HELP ocean_http_received_bytes_total Request bytes read.\n# TYPE ocean_http_received_bytes_total counter\n";
     out += fmt::format("ocean_http_received_bytes_total {}\n", bytes_in.load());
     out += "# HELP ocean_http_sent_bytes_total Response body bytes written.\n# TYPE ocean_http_sent_bytes_total counter\n";

@@ -26,6 +26,7 @@ public:
 
     std::atomic<std::uint64_t> connections_total{0};
     std::atomic<std::uint64_t> rejected_connections{0};
+    std::atomic<std::uint64_t> tls_handshake_failures{0};
     std::atomic<std::uint64_t> bytes_in{0};
     std::atomic<std::uint64_t> bytes_out{0};
 

@@ -2,6 +2,7 @@
 #include <ocean/port/client.hpp>
 
 #include "detail/launch.hpp"
+#include "port/token_lifetime.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/channel.hpp>
@@ -370,10 +371,7 @@ asio::awaitable<void> client::impl::refresh()
     std::string type = "Bearer";
     if (auto const* t = object->if_contains("tokenType"); t && t->is_string())
         type = std::string(t->get_string());
-    // Port's tokens live 3 hours; that is the fallback when expiresIn is missing.
-    std::chrono::milliseconds lifetime = std::chrono::hours(3);
-    if (auto const* e = object->if_contains("expiresIn"); e && e->is_number())
-        lifetime = std::chrono::milliseconds(static_cast<std::int64_t>(e->to_number<double>() * 1000.0));
+    auto const lifetime = detail::token_lifetime(object->if_contains("expiresIn"));
     auto next = type + " " + std::string(access->get_string());
     // Port hands out the same token again until it expires. Refreshing it early once more would
     // only fetch it again, so a token that came back unchanged is used until its expiry.

@@ -62,10 +62,16 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     ocean::http::detail::rate_pacer pacer(settings);
     auto at = ocean::http::detail::rate_pacer::clock::time_point(std::chrono::hours(1000));
     pacer.observe("api.example.test", parse_count(limit), parse_count(remaining), reset_in, at);
+    // Reservations, responses with the same headers and releases in the order the input picks.
     while (input.remaining_bytes() > 0) {
         at += std::chrono::milliseconds(input.ConsumeIntegralInRange<std::int64_t>(0, 3'600'000));
-        (void)pacer.reserve("api.example.test", at);
+        switch (input.ConsumeIntegralInRange<int>(0, 2)) {
+        case 0: (void)pacer.reserve("api.example.test", at); break;
+        case 1: pacer.observe("api.example.test", parse_count(limit), parse_count(remaining), reset_in, at); break;
+        default: pacer.release("api.example.test"); break;
+        }
     }
-    (void)pacer.remaining("api.example.test");
+    (void)pacer.available("api.example.test");
+    (void)pacer.in_flight("api.example.test");
     return 0;
 }

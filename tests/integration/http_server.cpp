@@ -1,6 +1,10 @@
 #define BOOST_TEST_MODULE http_server
 #include <boost/test/unit_test.hpp>
 
+#include "common/self_signed_cert.hpp"
+
+#include <ocean/error.hpp>
+#include <ocean/http/client.hpp>
 #include <ocean/http/server.hpp>
 #include <ocean/http/signature.hpp>
 #include <ocean/http/typed_body.hpp>
@@ -541,4 +545,121 @@ BOOST_AUTO_TEST_CASE(server_no_content_has_no_body_or_length)
     BOOST_TEST(status_of(reply) == 204U);
     BOOST_TEST(reply.find("Content-Length") == std::string::npos);
     BOOST_TEST(reply.substr(reply.size() - 4) == "\r\n\r\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTPS
+
+namespace {
+
+ocean::http::server_config tls_config_for(ocean::test::self_signed_cert const& cert)
+{
+    ocean::http::server_config config;
+    config.tls.cert_file = cert.files().certificate;
+    config.tls.key_file = cert.files().private_key;
+    return config;
+}
+
+// Sends GET `path` to the server over HTTPS with ocean::http::client trusting `ca_file`, once.
+std::pair<boost::system::error_code, ocean::http::client_response> https_get(std::uint16_t port,
+                                                                            std::string const& ca_file,
+                                                                            std::string const& path)
+{
+    asio::io_context io;
+    ocean::http::client_config config;
+    config.ca_file = ca_file;
+    config.retry = ocean::retry_policy::none();
+    config.request_timeout = 5s;
+    ocean::http::client client(io.get_executor(), config);
+    ocean::http::client_request request;
+    request.url = "https://127.0.0.1:" + std::to_string(port) + path;
+    std::pair<boost::system::error_code, ocean::http::client_response> out;
+    bool done = false;
+    client.async_send(request, [&](boost::system::error_code ec, ocean::http::client_response response) {
+        out = {ec, std::move(response)};
+        done = true;
+    });
+    io.run_for(10s);
+    BOOST_TEST_REQUIRE(done, "the HTTPS request did not complete in 10 s");
+    return out;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(server_tls_serves_https)
+{
+    ocean::test::self_signed_cert cert;
+    server_fixture f(tls_config_for(cert));
+
+    auto const [ec, response] = https_get(f.port, cert.certificate_path(), "/health/live");
+
+    BOOST_TEST(!ec, ec.message());
+    BOOST_TEST(response.status == 200u);
+    BOOST_TEST(response.body == R"({"status":"live"})");
+}
+
+BOOST_AUTO_TEST_CASE(server_tls_rejects_plain_http)
+{
+    ocean::test::self_signed_cert cert;
+    server_fixture f(tls_config_for(cert));
+
+    // A plain request fails the handshake; the server closes the connection without a response.
+    auto const reply = round_trip(f.port, post_close("/integration/webhook", "{}"));
+    BOOST_TEST(status_of(reply) == 0u);
+
+    auto const [ec, response] = https_get(f.port, cert.certificate_path(), "/health/live");
+    BOOST_TEST(!ec, ec.message());
+    BOOST_TEST(response.status == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(server_tls_handshake_times_out)
+{
+    ocean::test::self_signed_cert cert;
+    auto config = tls_config_for(cert);
+    config.header_timeout = 300ms;
+    server_fixture f(config);
+
+    // A client that connects and never starts the handshake is closed after header_timeout.
+    auto idle = connect(f.port, 5'000ms);
+    auto const started = std::chrono::steady_clock::now();
+    auto const received = read_all(idle);
+    auto const waited = std::chrono::steady_clock::now() - started;
+    BOOST_TEST(received.empty());
+    BOOST_TEST((waited >= 250ms));
+    BOOST_TEST((waited < 4'000ms));
+
+    auto const [ec, response] = https_get(f.port, cert.certificate_path(), "/health/live");
+    BOOST_TEST(!ec, ec.message());
+    BOOST_TEST(response.status == 200u);
+    BOOST_TEST(f.server.connection_count() <= 1u);
+}
+
+BOOST_AUTO_TEST_CASE(server_tls_counts_failed_handshakes)
+{
+    ocean::test::self_signed_cert cert;
+    server_fixture f(tls_config_for(cert));
+
+    // The client does not trust the certificate and aborts the handshake.
+    auto const [untrusted_error, ignored] = https_get(f.port, "", "/health/live");
+    BOOST_TEST((untrusted_error.category() == asio::error::get_ssl_category()), untrusted_error.message());
+
+    auto const [ec, metrics] = https_get(f.port, cert.certificate_path(), "/metrics");
+    BOOST_TEST_REQUIRE(!ec, ec.message());
+    BOOST_TEST(metrics.body.find("ocean_http_tls_handshake_failures_total 1\n") != std::string::npos, metrics.body);
+}
+
+BOOST_AUTO_TEST_CASE(server_tls_needs_both_files)
+{
+    asio::io_context io;
+    ocean::http::server_config config;
+    config.tls.cert_file = "/nonexistent/cert.pem";
+    BOOST_CHECK_THROW(ocean::http::server(io.get_executor(), config), ocean::config_error);
+
+    config.tls.key_file = "/nonexistent/key.pem";
+    try {
+        ocean::http::server server(io.get_executor(), config);
+        BOOST_FAIL("a missing certificate file was accepted");
+    } catch (ocean::config_error const& e) {
+        BOOST_TEST(std::string(e.what()).find("/nonexistent/cert.pem") != std::string::npos, e.what());
+    }
 }

@@ -499,6 +499,32 @@ BOOST_AUTO_TEST_CASE(expiring_token_is_refreshed_once)
 // ---------------------------------------------------------------------------------------------
 // Bulk upsert
 
+BOOST_AUTO_TEST_CASE(huge_token_lifetime_is_clamped)
+{
+    emulator server;
+    // A real token, handed back once with an expiresIn far past what int64 milliseconds hold.
+    auto const issued = server.call("POST", "/v1/auth/access_token",
+                                    R"({"clientId":"local-client-id","clientSecret":"local-client-secret"})");
+    BOOST_TEST_REQUIRE(issued.status == 200u);
+    json::object fault;
+    fault["method"] = "POST";
+    fault["path"] = "/v1/auth/access_token";
+    fault["status"] = 200;
+    fault["count"] = 1;
+    fault["body"] = json::object{{"accessToken", issued.json().at("accessToken")},
+                                 {"expiresIn", 1e300},
+                                 {"tokenType", "Bearer"}};
+    server.add_fault(fault);
+    client_fixture fixture(client_config_for(server));
+
+    auto [ec, result] = upsert(fixture, make_entities("service", 40));
+
+    BOOST_TEST(!ec, ec.message());
+    BOOST_TEST(result.succeeded == 40u);
+    BOOST_TEST(server.count_requests("POST", "/v1/auth/access_token") == 2u);
+    BOOST_TEST(server.count_requests("POST", "/entities/bulk", 401) == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(thousand_entities_take_fifty_bulks)
 {
     emulator server;
@@ -591,13 +617,12 @@ BOOST_AUTO_TEST_CASE(rate_limit_paces_upserts)
     // 251 requests (one token, 250 bulks) at 100 per 10 s need three windows.
     BOOST_TEST((elapsed >= 19s));
 
-    // NOTE: the pacer in src/http/rate_pacer.cpp starts counting a new window from the first
-    // response that reports it, so requests already in flight then are not counted. Up to
-    // max_concurrent_requests requests can therefore meet a 429 at each of the two window
-    // changes here; they wait for Retry-After and succeed.
+    // The pacer counts every request in flight, those queued for the next window included,
+    // against the window they may land in, so pacing alone should avoid 429s. The few tolerated
+    // here each wait for Retry-After and then succeed.
     auto const rejected = server.count_requests("POST", "", 429);
     BOOST_TEST_MESSAGE("429 responses during the run: " << rejected);
-    BOOST_TEST(rejected <= 2 * config.max_concurrent_requests);
+    BOOST_TEST(rejected <= 5u);
 }
 
 BOOST_AUTO_TEST_CASE(resync_id_is_sent)

@@ -555,3 +555,16 @@ BOOST_AUTO_TEST_CASE(bad_argument_exits_2)
     ocean::test::child_process process(emulator_path(), {"--rate-limit", "five"});
     BOOST_TEST(process.wait(10s) == 2);
 }
+
+BOOST_AUTO_TEST_CASE(tls_cert_without_key_exits_2)
+{
+    ocean::test::child_process process(emulator_path(), {"--tls-cert", "/nonexistent/cert.pem"});
+    BOOST_TEST(process.wait(10s) == 2);
+}
+
+BOOST_AUTO_TEST_CASE(unreadable_tls_files_exit_1)
+{
+    ocean::test::child_process process(
+        emulator_path(), {"--listen", "127.0.0.1:0", "--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"});
+    BOOST_TEST(process.wait(10s) == 1);
+}

@@ -1,19 +1,15 @@
-// Sans-I/O tests of the retry policy, the Retry-After and x-ratelimit-reset parsers and the
-// rate pacer. Every time point is explicit, so nothing here sleeps.
+// Sans-I/O tests of the retry policy and the Retry-After and x-ratelimit-reset parsers. Every
+// time point is explicit, so nothing here sleeps.
 #define BOOST_TEST_MODULE port_retry_policy
 #include <boost/test/unit_test.hpp>
 
 #include <ocean/retry.hpp>
-
-#include "../../src/http/rate_pacer.hpp"
 
 #include <chrono>
 
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 using ocean::retry_policy;
-using ocean::http::detail::rate_pacer;
-using ocean::http::detail::rate_pacer_settings;
 
 namespace {
 
@@ -214,95 +210,4 @@ BOOST_AUTO_TEST_CASE(ratelimit_reset_garbage_is_absent)
         BOOST_TEST_INFO("x-ratelimit-reset: '" << value << "'");
         BOOST_TEST(!ocean::parse_ratelimit_reset(value, fixed_now).has_value());
     }
-}
-
-namespace {
-rate_pacer::clock::time_point const t0{std::chrono::hours{1}};
-}
-
-BOOST_AUTO_TEST_CASE(pacer_unknown_host_sends_at_once)
-{
-    rate_pacer pacer;
-    BOOST_TEST(pacer.reserve("http://a:80", t0).count() == 0);
-    BOOST_TEST(!pacer.remaining("http://a:80").has_value());
-}
-
-BOOST_AUTO_TEST_CASE(pacer_plenty_remaining_sends_at_once)
-{
-    rate_pacer pacer;
-    pacer.observe("h", 100, 50, 10'000ms, t0);
-    BOOST_TEST(pacer.reserve("h", t0).count() == 0);
-    BOOST_TEST(pacer.reserve("h", t0).count() == 0);
-    BOOST_TEST(pacer.remaining("h").value() == 48);
-}
-
-BOOST_AUTO_TEST_CASE(pacer_low_remaining_spreads_requests)
-{
-    rate_pacer pacer;
-    // 5 of 100 left, reset in 10 s: one request every 2 s.
-    pacer.observe("h", 100, 5, 10'000ms, t0);
-    BOOST_TEST(pacer.reserve("h", t0).count() == 2'000);
-    // A second request made at the same moment queues behind the first slot.
-    BOOST_TEST(pacer.reserve("h", t0).count() == 4'500);
-    BOOST_TEST(pacer.remaining("h").value() == 3);
-}
-
-BOOST_AUTO_TEST_CASE(pacer_other_hosts_unaffected)
-{
-    rate_pacer pacer;
-    pacer.observe("h", 100, 1, 10'000ms, t0);
-    BOOST_TEST(pacer.reserve("other", t0).count() == 0);
-    BOOST_TEST(pacer.reserve("h", t0).count() > 0);
-}
-
-BOOST_AUTO_TEST_CASE(pacer_exhausted_waits_for_reset)
-{
-    rate_pacer pacer;
-    pacer.observe("h", 100, 0, 7'000ms, t0);
-    BOOST_TEST(pacer.reserve("h", t0).count() == 7'000);
-    BOOST_TEST(pacer.reserve("h", t0 + 3s).count() == 4'000);
-}
-
-BOOST_AUTO_TEST_CASE(pacer_wait_capped_at_max_wait)
-{
-    rate_pacer pacer(rate_pacer_settings{0.1, 5'000ms});
-    pacer.observe("h", 100, 0, 3'600'000ms, t0);
-    BOOST_TEST(pacer.reserve("h", t0).count() == 5'000);
-}
-
-BOOST_AUTO_TEST_CASE(pacer_forgets_window_after_reset)
-{
-    rate_pacer pacer;
-    pacer.observe("h", 100, 0, 1'000ms, t0);
-    BOOST_TEST(pacer.reserve("h", t0 + 1'000ms).count() == 0);
-    BOOST_TEST(!pacer.remaining("h").has_value());
-}
-
-BOOST_AUTO_TEST_CASE(pacer_disabled_by_zero_threshold)
-{
-    rate_pacer pacer(rate_pacer_settings{0.0, 30'000ms});
-    pacer.observe("h", 100, 0, 10'000ms, t0);
-    BOOST_TEST(pacer.reserve("h", t0).count() == 0);
-}
-
-BOOST_AUTO_TEST_CASE(pacer_keeps_lower_count_in_same_window)
-{
-    rate_pacer pacer;
-    pacer.observe("h", 100, 5, 10'000ms, t0);
-    // A late response from an earlier request reports a higher count for the same window.
-    pacer.observe("h", 100, 8, 9'800ms, t0 + 200ms);
-    BOOST_TEST(pacer.remaining("h").value() == 5);
-    // A new window replaces the count.
-    pacer.observe("h", 100, 90, 60'000ms, t0 + 11s);
-    BOOST_TEST(pacer.remaining("h").value() == 90);
-}
-
-BOOST_AUTO_TEST_CASE(pacer_ignores_incomplete_headers)
-{
-    rate_pacer pacer;
-    pacer.observe("h", std::nullopt, 0, 10'000ms, t0);
-    pacer.observe("h", 100, std::nullopt, 10'000ms, t0);
-    pacer.observe("h", 100, 0, std::nullopt, t0);
-    pacer.observe("h", 0, 0, 10'000ms, t0);
-    BOOST_TEST(pacer.reserve("h", t0).count() == 0);
 }

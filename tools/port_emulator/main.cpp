@@ -1,6 +1,7 @@
 // ocean-port-emulator: a local stand-in for Port's REST API, for the demo and integration tests.
 #include "emulator.hpp"
 
+#include <ocean/error.hpp>
 #include <ocean/http/server.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -29,7 +30,8 @@ using ocean::emulator::emulator_options;
 constexpr std::string_view usage = R"(Usage: ocean-port-emulator [OPTIONS]
 
 Serves the part of Port's REST API that ocean-cpp uses, on one address, with Port's limits.
-When ready it prints one line to stdout: "ocean-port-emulator listening on http://HOST:PORT".
+When ready it prints one line to stdout: "ocean-port-emulator listening on http://HOST:PORT"
+(https:// with --tls-cert and --tls-key).
 Logs go to stderr. SIGINT or SIGTERM stops it (exit status 0).
 
 Options:
@@ -40,6 +42,8 @@ Options:
   --state FILE              keep entities, blueprints and integrations in FILE across restarts
   --rate-limit N/SECONDS    answer 429 past N requests per window of SECONDS on /v1
   --strict-blueprints       reject entities of blueprints that were not created (404)
+  --tls-cert FILE           serve HTTPS with this PEM certificate (chain); needs --tls-key
+  --tls-key FILE            the certificate's unencrypted PEM private key; needs --tls-cert
   --log-level LEVEL         trace, debug, info, warn, error or off (default info)
   --exit-with-parent        stop (as on SIGTERM) when the process that started it exits (Linux)
   --help                    print this help and exit
@@ -53,6 +57,7 @@ struct arguments {
     std::string host = "127.0.0.1";
     std::uint16_t port = 5555;
     emulator_options options;
+    ocean::http::tls_config tls;
     spdlog::level::level_enum log_level = spdlog::level::info;
     bool help = false;
     bool exit_with_parent = false;
@@ -150,13 +155,21 @@ arguments parse_arguments(int argc, char** argv)
                 throw usage_error("invalid --log-level '" + text + "': expected trace, debug, info, warn, error or off");
         } else if (name == "--exit-with-parent") {
             out.exit_with_parent = true;
-        } else if (name == "--tls-cert" || name == "--tls-key") {
-            throw usage_error(std::string(name) +
-                              " is not supported: the SDK's HTTP server serves plain HTTP only; put a TLS proxy in front");
+        } else if (name == "--tls-cert") {
+            out.tls.cert_file = std::string(value());
+            if (out.tls.cert_file.empty())
+                throw usage_error("--tls-cert needs a file path");
+        } else if (name == "--tls-key") {
+            out.tls.key_file = std::string(value());
+            if (out.tls.key_file.empty())
+                throw usage_error("--tls-key needs a file path");
         } else {
             throw usage_error("unknown option '" + std::string(args[i]) + "'; see --help");
         }
     }
+    if (out.tls.cert_file.empty() != out.tls.key_file.empty())
+        throw usage_error(out.tls.cert_file.empty() ? "--tls-key needs --tls-cert as well"
+                                                    : "--tls-cert needs --tls-key as well");
     return out;
 }
 
@@ -206,7 +219,15 @@ int main(int argc, char** argv)
     // Above Port's 1 MiB, so the emulator itself rejects oversized bodies in Port's error shape.
     config.body_limit = 4 * ocean::emulator::max_body_bytes;
     config.drain_timeout = std::chrono::milliseconds(2000);
-    ocean::http::server server(io.get_executor(), config);
+    config.tls = args.tls;
+    std::optional<ocean::http::server> server_storage;
+    try {
+        server_storage.emplace(io.get_executor(), config);
+    } catch (ocean::config_error const& e) {
+        spdlog::error("cannot serve HTTPS with --tls-cert and --tls-key: {}", e.what());
+        return 1;
+    }
+    auto& server = *server_storage;
     emulator.add_routes(server.router());
 
     if (auto const ec = server.listen()) {
@@ -235,7 +256,9 @@ int main(int argc, char** argv)
     auto const address = endpoint.address();
     auto const host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
     server.set_ready(true);
-    std::cout << "ocean-port-emulator listening on http://" << host << ":" << endpoint.port() << std::endl;
+    auto const scheme = args.tls.cert_file.empty() ? "http" : "https";
+    std::cout << "ocean-port-emulator listening on " << scheme << "://" << host << ":" << endpoint.port()
+              << std::endl;
 
     io.run();
 

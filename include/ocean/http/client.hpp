@@ -32,8 +32,9 @@ struct client_config {
     /// Policy for network errors and 408/429/502/503/504 on retryable requests.
     retry_policy retry;
     /// Proactive pacing per host from `x-ratelimit-limit`, `x-ratelimit-remaining` and
-    /// `x-ratelimit-reset`: once remaining falls below this fraction of the limit, requests are
-    /// spread evenly over the time until the reset. Zero disables pacing.
+    /// `x-ratelimit-reset`: once remaining, minus the requests still in flight, falls below this
+    /// fraction of the limit, requests are spread evenly over the time until the reset. Zero
+    /// disables pacing.
     double pacing_threshold = 0.1;
     /// Maximum wait that pacing adds before one request.
     std::chrono::milliseconds pacing_max_wait{30'000};

@@ -14,7 +14,19 @@
 #include <memory>
 #include <string>
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace ocean::http {
+
+/// PEM files for serving HTTPS.
+struct tls_config {
+    /// The server certificate, optionally followed by its intermediate CA certificates.
+    std::string cert_file;
+    /// The private key of the certificate, unencrypted.
+    std::string key_file;
+};
 
 /// Server limits and timeouts. Zero durations disable a timeout.
 struct server_config {
@@ -39,11 +51,19 @@ struct server_config {
     /// threads run the io_context. Turn it off only when one thread runs it: every completion
     /// then skips the strand's dispatch.
     bool strand_per_connection = true;
+    /// Serves HTTPS when cert_file and key_file are set: TLS 1.2 or later, no client
+    /// certificates. The handshake must finish within header_timeout.
+    tls_config tls;
+    /// Serves HTTPS with this context instead, for settings that tls_config does not cover
+    /// (ciphers, client certificates, keys from memory). The server shares it and does not modify it.
+    std::shared_ptr<boost::asio::ssl::context> tls_context;
 };
 
 /// An HTTP/1.1 server on the caller's executor. It starts no threads.
 class server {
 public:
+    /// Throws ocean::config_error when config.tls names only one file, a file cannot be loaded, or
+    /// the key does not match the certificate.
     server(boost::asio::any_io_executor executor, server_config config);
     ~server();
     server(server const&) = delete;
