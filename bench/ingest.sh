@@ -38,7 +38,7 @@ start() { # start NAME PROGRAM: runs it on a free port and sets started_port
   exit 1
 }
 
-# A real-shaped GitHub issues event of about 1.2 KB.
+# A real-shaped GitHub issues event of 865 bytes.
 body='{"action":"opened","issue":{"id":900001,"number":1,"title":"Checkout latency above 2 s","state":"open","labels":[{"id":1,"name":"bug","color":"d73a4a"},{"id":2,"name":"p1","color":"b60205"}],"user":{"login":"example-user","id":10001,"type":"User"},"body":"The checkout API answers slowly since the last deploy. Steps: open the cart, pay with a card, wait. Expected: under 300 ms. Actual: above 2 s for one request in five.","created_at":"2026-12-01T10:00:00Z","updated_at":"2026-12-01T10:00:00Z","comments":0},"repository":{"id":700001,"name":"checkout","full_name":"example-org/checkout","private":false,"owner":{"login":"example-org","id":20001,"type":"Organization"},"html_url":"https://github.com/example-org/checkout","default_branch":"main","topics":["payments","api"],"stargazers_count":42,"open_issues_count":7},"sender":{"login":"example-user","id":10001}}'
 signature="sha256=$(printf '%s' "$body" | openssl dgst -sha256 -hmac bench-secret -r | cut -d' ' -f1)"
 

@@ -16,8 +16,9 @@ char lower(char c) noexcept
 
 bool iequals(std::string_view a, std::string_view b) noexcept
 {
+    // Names usually arrive in the spelling they are compared with, so equal bytes skip lower().
     return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return x == y || lower(x) == lower(y); });
 }
 
 bool is_token(std::string_view name) noexcept
@@ -31,7 +32,7 @@ bool is_token(std::string_view name) noexcept
 
 bool is_safe_field_value(std::string_view value) noexcept
 {
-    return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+    return std::none_of(value.begin(), value.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
 }
 
 std::optional<std::string_view> fields::get(std::string_view name) const noexcept

@@ -13,8 +13,15 @@ namespace {
 
 bool server_owned(std::string_view name) noexcept
 {
-    return iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding") || iequals(name, "Connection") ||
-           iequals(name, "Date") || iequals(name, "X-Request-ID");
+    // Dispatching on the length keeps this to one comparison for most names.
+    switch (name.size()) {
+    case 4: return iequals(name, "Date");
+    case 10: return iequals(name, "Connection");
+    case 12: return iequals(name, "X-Request-ID");
+    case 14: return iequals(name, "Content-Length");
+    case 17: return iequals(name, "Transfer-Encoding");
+    default: return false;
+    }
 }
 
 void append_number(std::string& out, std::uint64_t value)

@@ -131,7 +131,7 @@ match_result router::match(std::string_view method, std::string_view raw_path) c
                 return bad("invalid percent-encoding in path segment '" + std::string(raw) + "'");
             segment = decoded.emplace_back(encoded->decode());
         }
-        if (segment.find_first_of(std::string_view("/\\\0", 3)) != std::string::npos)
+        if (std::any_of(segment.begin(), segment.end(), [](char c) { return c == '/' || c == '\\' || c == '\0'; }))
             return bad("path segment '" + std::string(raw) + "' contains an encoded '/', '\\' or NUL");
         if (segment == "." || segment == "..")
             return bad("path segment '" + std::string(raw) + "' escapes its prefix");

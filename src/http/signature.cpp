@@ -2,21 +2,53 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <memory>
 #include <stdexcept>
 
 namespace ocean::http {
 namespace {
 
+// One HMAC-SHA256 context per thread, fetched from the provider once. OpenSSL 3's one-shot
+// HMAC() fetches the algorithm on every call, which costs more than hashing a webhook body.
+// EVP_MAC_init with a key resets the context, so each call starts clean.
+EVP_MAC_CTX* hmac_sha256_context()
+{
+    struct context_deleter {
+        void operator()(EVP_MAC_CTX* ctx) const noexcept { EVP_MAC_CTX_free(ctx); }
+    };
+    thread_local std::unique_ptr<EVP_MAC_CTX, context_deleter> const context = [] {
+        EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+        if (mac == nullptr)
+            throw std::runtime_error("OpenSSL has no HMAC implementation");
+        std::unique_ptr<EVP_MAC_CTX, context_deleter> ctx(EVP_MAC_CTX_new(mac));
+        EVP_MAC_free(mac);
+        char digest[] = "SHA256";
+        OSSL_PARAM const params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                                     OSSL_PARAM_construct_end()};
+        if (!ctx || EVP_MAC_CTX_set_params(ctx.get(), params) != 1)
+            throw std::runtime_error("OpenSSL cannot set up HMAC-SHA256");
+        return ctx;
+    }();
+    return context.get();
+}
+
 std::string hmac_raw(std::string_view key, std::string_view data)
 {
+    auto* ctx = hmac_sha256_context();
     unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<unsigned char const*>(data.data()),
-         data.size(), digest, &length);
+    std::size_t length = 0;
+    // An empty key is valid HMAC input, but OpenSSL rejects a null key pointer.
+    static unsigned char const empty_key = 0;
+    auto const* key_bytes = key.empty() ? &empty_key : reinterpret_cast<unsigned char const*>(key.data());
+    if (EVP_MAC_init(ctx, key_bytes, key.size(), nullptr) != 1 ||
+        EVP_MAC_update(ctx, reinterpret_cast<unsigned char const*>(data.data()), data.size()) != 1 ||
+        EVP_MAC_final(ctx, digest, &length, sizeof digest) != 1)
+        throw std::runtime_error("OpenSSL failed to compute HMAC-SHA256");
     return std::string(reinterpret_cast<char const*>(digest), length);
 }
 
