@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Live-events benchmark. Runs the Port emulator and the live-events test integration on loopback and
-# posts real-shaped signed item events with wrk (2 threads, 32 connections). It prints accepted
+# posts real-shaped signed item events with wrk (2 threads, 64 connections). It prints accepted
 # events/s with the durable inbox and with the memory-only inbox, applied events/s end to end
 # (from the first post until the inbox is empty), Port write requests per 1,000 applied events, and
 # p50/p99 accept-to-applied latency estimated from the integration's histogram buckets.
@@ -12,7 +12,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/scripts/install-deps.sh" --bench >/dev/null
 seconds=${1:-8}
 build_dir=${OCEAN_BENCH_BUILD_DIR:-$root/build-bench}
-connections=32
+connections=64
 threads=2
 work=$(mktemp -d)
 pids=()
@@ -37,7 +37,7 @@ python3 - "$work/requests.tsv" "$secret" <<'PY'
 import hashlib, hmac, json, sys
 path, secret = sys.argv[1], sys.argv[2].encode()
 with open(path, "w") as out:
-    for i in range(60000):
+    for i in range(320000):
         body = json.dumps({
             "id": f"bench-{i}", "action": "upsert", "title": f"Issue {i}: checkout latency above 2 s",
             "version": 1,
@@ -84,7 +84,7 @@ run() {
   APPLICATION__HOST=127.0.0.1 APPLICATION__PORT=0 APPLICATION__LOG_LEVEL=warning \
   LIVE_EVENTS_TEST_SECRET=$secret OCEAN__LIVE_EVENTS__DURABLE=$durable \
   OCEAN__LIVE_EVENTS__INBOX_PATH=$work/inbox-$mode.log OCEAN__LIVE_EVENTS__DISK_THREADS=1 \
-  OCEAN__LIVE_EVENTS__WORKERS=8 OCEAN__LIVE_EVENTS__INBOX_CAPACITY=100000 \
+  OCEAN__LIVE_EVENTS__WORKERS=8 OCEAN__LIVE_EVENTS__INBOX_CAPACITY=400000 \
     "$app_bin" >"$work/app-$mode.out" 2>"$work/app-$mode.err" &
   local app_pid=$!
   pids+=($app_pid)

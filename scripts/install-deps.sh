@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-test1.81-dev
-  libjq-dev libssl-dev libyaml-cpp-dev libspdlog-dev
+  libjq-dev libssl-dev libyaml-cpp-dev libspdlog-dev zlib1g-dev
   # The asan-ubsan build and the fuzzers: clang 14 with its sanitizer and libFuzzer runtimes, and
   # llvm for llvm-symbolizer, which turns addresses in sanitizer reports into file:line.
   # clang-tidy for scripts/clang-tidy.sh.

@@ -13,9 +13,9 @@
 namespace ocean::http {
 namespace {
 
-// One HMAC-SHA256 context per thread, fetched from the provider once. OpenSSL 3's one-shot
-// HMAC() fetches the algorithm on every call, which costs more than hashing a webhook body.
-// EVP_MAC_init with a key resets the context, so each call starts clean.
+// Returns this thread's HMAC-SHA256 context, fetched from the provider once: OpenSSL 3's
+// one-shot HMAC() fetches the algorithm again on every call. EVP_MAC_init with a key resets the
+// context, so each call starts clean.
 EVP_MAC_CTX* hmac_sha256_context()
 {
     struct context_deleter {
@@ -31,7 +31,7 @@ EVP_MAC_CTX* hmac_sha256_context()
         OSSL_PARAM const params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                                      OSSL_PARAM_construct_end()};
         if (!ctx || EVP_MAC_CTX_set_params(ctx.get(), params) != 1)
-            throw std::runtime_error("OpenSSL cannot set up HMAC-SHA256");
+            throw std::runtime_error("OpenSSL failed to set up HMAC-SHA256");
         return ctx;
     }();
     return context.get();
@@ -42,7 +42,8 @@ std::string hmac_raw(std::string_view key, std::string_view data)
     auto* ctx = hmac_sha256_context();
     unsigned char digest[EVP_MAX_MD_SIZE];
     std::size_t length = 0;
-    // An empty key is valid HMAC input, but OpenSSL rejects a null key pointer.
+    // A null key would make EVP_MAC_init keep the previous call's key, so an empty key gets a
+    // valid pointer.
     static unsigned char const empty_key = 0;
     auto const* key_bytes = key.empty() ? &empty_key : reinterpret_cast<unsigned char const*>(key.data());
     if (EVP_MAC_init(ctx, key_bytes, key.size(), nullptr) != 1 ||

@@ -114,6 +114,10 @@ struct processor_manager::impl : std::enable_shared_from_this<impl> {
     /// Set after a failed write, which may have left a partial record in the middle of the file:
     /// the next turn rewrites the file from memory before appending.
     bool rewrite_needed = false;
+    /// The file size past which the next turn considers compaction. Measuring the live records
+    /// costs time in proportion to them, so the threshold doubles whenever the file is still
+    /// worth keeping: the checks then cost a constant amount per byte appended.
+    std::uint64_t compaction_check_at = 16u * 1024u * 1024u;
 
     // Port writer.
     std::map<std::string, pending_write> window;

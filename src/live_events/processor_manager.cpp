@@ -15,6 +15,15 @@ namespace {
 namespace json = boost::json;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
+// Parses an event's body. The payload lives as long as the event and is never freed node by
+// node, so it goes into an arena of its own, shared by every copy of the event.
+json::value parse_payload(std::string const& body, boost::system::error_code& ec)
+{
+    json::parse_options limits;
+    limits.max_depth = 256;
+    return json::parse(body, ec, json::make_shared_resource<json::monotonic_resource>(body.size() * 4 + 1024), limits);
+}
+
 http::response service_unavailable(std::string_view code, std::string_view message, unsigned retry_after)
 {
     auto r = http::response::error(503, code, message);
@@ -140,9 +149,7 @@ asio::awaitable<http::response> processor_manager::impl::accept(std::string path
     event.body = request.body();
     event.accepted_at = system_clock::now();
     boost::system::error_code parse_error;
-    json::parse_options limits;
-    limits.max_depth = 256;
-    event.payload = json::parse(event.body, parse_error, {}, limits);
+    event.payload = parse_payload(event.body, parse_error);
     if (parse_error) {
         metrics.rejected("invalid_json");
         co_return http::response::error(400, "invalid_json", "the body is not valid JSON: " + parse_error.message());
@@ -313,7 +320,7 @@ std::string processor_manager::impl::live_records() const
 asio::awaitable<void> processor_manager::impl::flush_log()
 {
     auto self = shared_from_this();
-    // Compact when the file is this many times larger than its live content would be.
+    // Compaction is considered once the file passes this size, and the threshold never drops below it.
     constexpr std::uint64_t compaction_floor = 16u * 1024u * 1024u;
     while (!log_buffer.empty()) {
         auto bytes = std::exchange(log_buffer, std::string());
@@ -350,8 +357,10 @@ asio::awaitable<void> processor_manager::impl::flush_log()
         current->done = true;
         current->done_signal.cancel();
 
-        if (!error && file->size() > compaction_floor) {
+        if (!error && file->size() > compaction_check_at) {
             auto live = live_records();
+            // Compact when the file is more than four times larger than its live records.
+            compaction_check_at = std::max(compaction_floor, 2 * file->size());
             if (file->size() > 4 * live.size()) {
                 auto const before = file->size();
                 auto rewrite = [target, live = std::move(live)]() -> asio::awaitable<std::error_code> {
@@ -371,8 +380,10 @@ asio::awaitable<void> processor_manager::impl::flush_log()
                 if (compaction_error)
                     spdlog::warn("live events: compacting the inbox failed, the log keeps growing: {}",
                                  compaction_error.message());
-                else
+                else {
                     spdlog::info("live events: compacted the inbox from {} to {} bytes", before, file->size());
+                    compaction_check_at = std::max(compaction_floor, 4 * file->size());
+                }
             }
         }
     }
@@ -477,7 +488,7 @@ asio::awaitable<http::response> processor_manager::impl::replay_dead_letter(std:
     tracked->event = std::move(it->second.first);
     dead.erase(it);
     boost::system::error_code parse_error;
-    tracked->event.payload = json::parse(tracked->event.body, parse_error);
+    tracked->event.payload = parse_payload(tracked->event.body, parse_error);
     auto const key = tracked->event.ordering_key;
     if (!tracked->event.delivery_id.empty())
         deliveries[tracked->event.delivery_id] = {delivery_state::status::pending, sequence, system_clock::now()};
@@ -506,7 +517,7 @@ void processor_manager::impl::do_start(mapping::port_app_config config)
     for (auto const& [sequence, tracked] : events) {
         boost::system::error_code parse_error;
         if (tracked->event.payload.is_null())
-            tracked->event.payload = json::parse(tracked->event.body, parse_error);
+            tracked->event.payload = parse_payload(tracked->event.body, parse_error);
         enqueue(sequence, tracked->event.ordering_key);
     }
     if (!events.empty())
