@@ -422,10 +422,10 @@ BOOST_AUTO_TEST_CASE(redelivery_after_dead_letter_is_processed)
 BOOST_AUTO_TEST_CASE(port_outage_loses_no_event)
 {
     pipeline_fixture f;
-    // Port fails every write for 5 s by default. OCEAN_LIVE_EVENTS_OUTAGE_MS=30000 runs the full
-    // 30 s outage; the writer keeps the data and resends it whatever the outage length.
+    // Port fails every write for 30 s; OCEAN_LIVE_EVENTS_OUTAGE_MS shortens the outage for quick
+    // local runs. The writer keeps the data and resends it whatever the outage length.
     char const* configured = std::getenv("OCEAN_LIVE_EVENTS_OUTAGE_MS");
-    std::string const outage_ms = configured != nullptr ? configured : "5000";
+    std::string const outage_ms = configured != nullptr ? configured : "30000";
     auto const fault = f.emulator_call(
         "POST", "/_emulator/faults",
         R"({"method":"POST","path":"/v1/blueprints/*/entities/bulk","status":503,"duration_ms":)" + outage_ms + "}");
