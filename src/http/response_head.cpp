@@ -58,7 +58,7 @@ std::string_view http_date()
     append_two_digits(cached, utc.tm_mday);
     cached.push_back(' ');
     cached.append(months[static_cast<std::size_t>(utc.tm_mon)]).push_back(' ');
-    append_number(cached, static_cast<std::uint64_t>(utc.tm_year + 1900));
+    append_number(cached, static_cast<std::uint64_t>(utc.tm_year) + 1900);
     cached.push_back(' ');
     append_two_digits(cached, utc.tm_hour);
     cached.push_back(':');
