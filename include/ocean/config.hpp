@@ -82,7 +82,7 @@ struct integration_config {
     bool allow_environment_variables_jq_access = true;
     /// Kinds a resync extracts and writes at the same time (OCEAN__RESYNC_KIND_CONCURRENCY).
     std::size_t resync_kind_concurrency = 2;
-    /// How long stop() lets in-flight requests and live events finish before cancelling them
+    /// The time stop() lets in-flight requests and live events finish before cancelling them
     /// (OCEAN__MAX_WAIT_SECONDS_BEFORE_SHUTDOWN, in seconds).
     std::chrono::milliseconds shutdown_timeout{5'000};
 

@@ -14,7 +14,7 @@ namespace json = boost::json;
 
 namespace {
 
-// Returns body[name] as a string, or answers 422 naming the field.
+// Returns body[name] as a string, or throws a 422 error naming the field.
 std::string required_string(json::object const& body, std::string_view name)
 {
     auto const* value = body.if_contains(name);

@@ -35,7 +35,7 @@ tracker_settings settings_of(ocean::integration_config const& config)
     return out;
 }
 
-// Registers `url` in the tracker. Retries network errors and 5xx answers per `policy`; throws
+// Registers `url` in the tracker. Retries network errors and 5xx responses per `policy`; throws
 // when the policy gives up or the tracker rejects the registration.
 asio::awaitable<void> register_webhook(ocean::http::client& client, tracker_settings const& settings,
                                        std::string const& url, ocean::retry_policy const& policy)

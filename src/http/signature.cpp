@@ -154,7 +154,7 @@ void require_secrets(std::vector<std::string> const& secrets, std::string_view s
             throw std::invalid_argument(std::string(scheme) + ": a configured secret is empty");
 }
 
-// Answers 401 (400 for a repeated or unparsable header) with the reason, and logs it once.
+// Returns 401 (400 for a repeated or unparsable header) with the reason, and logs it once.
 std::optional<response> reject(request const& r, verification const& v, std::string_view scheme)
 {
     spdlog::warn("{} {} rejected by {} check (request id {}): {}", r.method(), r.path(), scheme, r.request_id(), v.reason);

@@ -34,7 +34,7 @@ struct response {
                          std::string_view content_type = "text/plain; charset=utf-8");
 };
 
-/// Thrown from a handler (or from request::json()) to answer with an HTTP error at once.
+/// Thrown from a handler (or from request::json()) to respond with an HTTP error at once.
 /// The server turns it into response::error(status, code, what()).
 class error_response : public std::runtime_error {
 public:

@@ -19,14 +19,14 @@ namespace ocean::http {
 /// A route handler: a coroutine that receives the request and returns the response.
 using handler = std::function<boost::asio::awaitable<response>(request const&)>;
 
-/// A filter runs before a route's handler. It returns a response to answer at once (for example
+/// A filter runs before a route's handler. It returns a response to send at once (for example
 /// 401 after a failed signature check) or nullopt to let the request through.
 using filter = std::function<boost::asio::awaitable<std::optional<response>>(request const&)>;
 
-/// How a route wants its body.
+/// The form in which a route receives its body.
 enum class body_mode {
     /// The body is parsed as JSON before the handler runs when its media type is JSON or absent
-    /// and it is not empty; invalid JSON answers 400 without calling the handler.
+    /// and it is not empty; invalid JSON gets 400 without calling the handler.
     json,
     /// The body is handed over as bytes; request::json() and form() still parse on demand.
     raw,
@@ -51,7 +51,7 @@ struct match_result {
     std::map<std::string, std::string, std::less<>> params;
     /// Methods that the path accepts (outcome == method_not_allowed), for the Allow header.
     std::string allow;
-    /// Why the path was rejected (outcome == bad_path).
+    /// The reason the path was rejected (outcome == bad_path).
     std::string reason;
 };
 

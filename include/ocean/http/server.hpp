@@ -42,7 +42,7 @@ struct server_config {
     std::chrono::milliseconds header_timeout{10'000};
     std::chrono::milliseconds body_timeout{60'000};
     std::chrono::milliseconds idle_timeout{75'000};
-    /// How long stop() lets in-flight handlers finish before cancelling them.
+    /// The time stop() lets in-flight handlers finish before cancelling them.
     std::chrono::milliseconds drain_timeout{10'000};
     /// Connections past this number get 503 with Retry-After and are closed.
     std::size_t max_connections = 10'000;
@@ -78,7 +78,7 @@ public:
     /// The bound endpoint (after listen), with the real port when port 0 was requested.
     boost::asio::ip::tcp::endpoint local_endpoint() const;
 
-    /// Marks the server ready or not; /health/ready answers 503 until ready.
+    /// Marks the server ready or not; /health/ready responds 503 until ready.
     void set_ready(bool ready) noexcept;
     bool ready() const noexcept;
 
@@ -93,7 +93,7 @@ public:
             [this](auto completion) { run_impl(std::move(completion)); });
     }
 
-    /// Stops accepting, answers new requests on open connections with 503, lets in-flight handlers
+    /// Stops accepting, responds 503 to new requests on open connections, lets in-flight handlers
     /// finish up to drain_timeout, then cancels them. Safe to call from any thread, repeatedly.
     void stop();
 

@@ -12,7 +12,7 @@
 
 namespace ocean::http {
 
-/// Why a delivery was accepted or rejected.
+/// The outcome of a signature check: accepted, or the reason for rejection.
 enum class signature_status {
     valid,
     /// The signature (or token, or timestamp) header is absent.

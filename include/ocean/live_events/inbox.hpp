@@ -31,7 +31,7 @@ enum class record_type : std::uint8_t {
     seen = 6,
 };
 
-/// Why an event failed, as stored with a dead letter.
+/// The cause of an event's failure, as stored with a dead letter.
 struct dead_letter_info {
     std::chrono::system_clock::time_point failed_at;
     unsigned attempts = 0;

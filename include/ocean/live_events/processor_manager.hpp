@@ -31,7 +31,7 @@ struct manager_options {
     unsigned retry_after_seconds = 5;
     /// Workers: events with different ordering keys run in parallel up to this number.
     std::size_t workers = 4;
-    /// How long a delivery id is remembered after its event was applied.
+    /// The time a delivery id is remembered after its event was applied.
     std::chrono::seconds duplicate_window{24 * 3600};
     /// Headers searched for a delivery id when the processor names none, in this order.
     std::vector<std::string> delivery_id_headers{"X-GitHub-Delivery", "webhook-id", "svix-id", "Idempotency-Key",

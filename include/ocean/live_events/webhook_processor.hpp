@@ -21,7 +21,7 @@ namespace ocean::live_events {
 ///
 /// At the HTTP edge, before the sender gets its reply, the manager calls should_process_event,
 /// then authenticate and validate_payload for every processor that claimed the event. A failure
-/// answers 401 or 422 and queues nothing. After the event is durable, a worker calls
+/// sends the sender 401 or 422 and queues nothing. After the event is durable, a worker calls
 /// should_process_event and get_matching_kinds again, then handle_event once per matching
 /// resource of the port-app-config.
 class webhook_processor {
@@ -36,7 +36,7 @@ public:
     virtual boost::asio::awaitable<std::vector<std::string>> get_matching_kinds(webhook_event const& event) = 0;
 
     /// Checks the delivery's signature or token over the raw `body` bytes. A `missing`,
-    /// `mismatch` or `expired` status answers 401 and a `malformed` one 400; the reason is sent to
+    /// `mismatch` or `expired` status gets 401 and a `malformed` one 400; the reason is sent to
     /// the sender, so it must not contain a secret or an expected digest.
     virtual boost::asio::awaitable<http::verification> authenticate(std::string_view body,
                                                                     http::fields const& headers) = 0;

@@ -22,7 +22,7 @@ struct misconfiguration {
     std::size_t item = 0;
 };
 
-/// What mapping a batch produced.
+/// The result of mapping a batch.
 struct mapping_result {
     /// Entities whose items passed the selector, in input order.
     std::vector<port::entity> passed;

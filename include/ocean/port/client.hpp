@@ -147,7 +147,7 @@ public:
     std::string user_agent(user_agent_type agent) const;
 
     /// Fetches this integration. Completion: void(error_code, std::optional<json::object>), with
-    /// nullopt when Port answers 404.
+    /// nullopt when Port responds 404.
     template <class Token = default_token>
     auto async_get_integration(Token&& token = {})
     {
