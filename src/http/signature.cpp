@@ -337,64 +337,57 @@ verification verify_standard_webhook(std::string_view body, std::optional<std::s
     return result(signature_status::mismatch, "invalid signature");
 }
 
-filter github_signature(std::vector<std::string> secrets, std::string header)
+namespace {
+
+// Builds a filter that reads the one header `header` and passes its value to
+// `verify(request, value)`, which returns a verification.
+template <class Verify>
+filter single_header_filter(std::string header, Verify verify)
 {
-    require_secrets(secrets, "signature " + header);
-    return [secrets = std::move(secrets), header = std::move(header)](
+    return [header = std::move(header), verify = std::move(verify)](
                request const& r) -> boost::asio::awaitable<std::optional<response>> {
         std::optional<std::string_view> value;
         if (auto bad = single_header(r, header, value))
             co_return reject(r, *bad, header);
-        auto const v = verify_hmac_hex(r.body(), value, secrets);
+        auto const v = verify(r, value);
         if (!v)
             co_return reject(r, v, header);
         co_return std::nullopt;
     };
+}
+
+} // namespace
+
+filter github_signature(std::vector<std::string> secrets, std::string header)
+{
+    require_secrets(secrets, "signature " + header);
+    return single_header_filter(std::move(header), [secrets = std::move(secrets)](request const& r, auto value) {
+        return verify_hmac_hex(r.body(), value, secrets);
+    });
 }
 
 filter token_header(std::vector<std::string> secrets, std::string header)
 {
     require_secrets(secrets, "token " + header);
-    return [secrets = std::move(secrets), header = std::move(header)](
-               request const& r) -> boost::asio::awaitable<std::optional<response>> {
-        std::optional<std::string_view> value;
-        if (auto bad = single_header(r, header, value))
-            co_return reject(r, *bad, header);
-        auto const v = verify_token(value, secrets);
-        if (!v)
-            co_return reject(r, v, header);
-        co_return std::nullopt;
-    };
+    return single_header_filter(std::move(header), [secrets = std::move(secrets)](request const&, auto value) {
+        return verify_token(value, secrets);
+    });
 }
 
 filter hmac_hex_list(std::vector<std::string> secrets, std::string header)
 {
     require_secrets(secrets, "signature " + header);
-    return [secrets = std::move(secrets), header = std::move(header)](
-               request const& r) -> boost::asio::awaitable<std::optional<response>> {
-        std::optional<std::string_view> value;
-        if (auto bad = single_header(r, header, value))
-            co_return reject(r, *bad, header);
-        auto const v = verify_hmac_hex_list(r.body(), value, secrets);
-        if (!v)
-            co_return reject(r, v, header);
-        co_return std::nullopt;
-    };
+    return single_header_filter(std::move(header), [secrets = std::move(secrets)](request const& r, auto value) {
+        return verify_hmac_hex_list(r.body(), value, secrets);
+    });
 }
 
 filter timestamped_signature(std::vector<std::string> secrets, std::string header, std::chrono::seconds tolerance)
 {
     require_secrets(secrets, "signature " + header);
-    return [secrets = std::move(secrets), header = std::move(header), tolerance](
-               request const& r) -> boost::asio::awaitable<std::optional<response>> {
-        std::optional<std::string_view> value;
-        if (auto bad = single_header(r, header, value))
-            co_return reject(r, *bad, header);
-        auto const v = verify_timestamped_hmac(r.body(), value, secrets, std::chrono::system_clock::now(), tolerance);
-        if (!v)
-            co_return reject(r, v, header);
-        co_return std::nullopt;
-    };
+    return single_header_filter(std::move(header), [secrets = std::move(secrets), tolerance](request const& r, auto value) {
+        return verify_timestamped_hmac(r.body(), value, secrets, std::chrono::system_clock::now(), tolerance);
+    });
 }
 
 filter standard_webhooks(std::vector<std::string> secrets, std::chrono::seconds tolerance, std::string header_prefix)

@@ -1,6 +1,7 @@
 #include <ocean/error.hpp>
 #include <ocean/mapping/port_app_config.hpp>
 
+#include "mapping/item_view.hpp"
 #include "mapping/jq_runtime.hpp"
 #include "mapping/native_expression.hpp"
 
@@ -21,27 +22,6 @@ namespace json = boost::json;
 
 namespace {
 
-char const* kind_name(json::value const& value)
-{
-    switch (value.kind()) {
-    case json::kind::null:
-        return "null";
-    case json::kind::bool_:
-        return "boolean";
-    case json::kind::int64:
-    case json::kind::uint64:
-    case json::kind::double_:
-        return "number";
-    case json::kind::string:
-        return "string";
-    case json::kind::array:
-        return "array";
-    case json::kind::object:
-        return "object";
-    }
-    return "unknown";
-}
-
 [[noreturn]] void fail(std::string const& path, std::string const& what)
 {
     throw config_error(path + ": " + what);
@@ -49,7 +29,7 @@ char const* kind_name(json::value const& value)
 
 [[noreturn]] void fail_type(std::string const& path, char const* expected, json::value const& found)
 {
-    fail(path, std::string("expected ") + expected + ", got " + kind_name(found));
+    fail(path, std::string("expected ") + expected + ", got " + detail::jq_type_name(found));
 }
 
 std::string member_path(std::string const& parent, std::string_view key)
@@ -325,7 +305,7 @@ resource_config read_resource(json::value const& value, std::string const& path)
 port_app_config port_app_config::from_json(json::value const& v)
 {
     if (!v.is_object())
-        throw config_error("port-app-config: expected an object, got " + std::string(kind_name(v)));
+        throw config_error("port-app-config: expected an object, got " + std::string(detail::jq_type_name(v)));
     auto const& object = v.get_object();
     port_app_config config;
 

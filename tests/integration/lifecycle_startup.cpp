@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "common/child_process.hpp"
+#include "common/test_env.hpp"
 #include "common/http_call.hpp"
 
 #include <ocean/ocean.hpp>
@@ -19,22 +20,12 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using ocean::test::child_process;
+using ocean::test::port_of;
+using ocean::test::required_env;
 using ocean::test::http_call;
 using ocean::test::http_call_options;
 
 namespace {
-
-std::string env(char const* name)
-{
-    char const* value = std::getenv(name);
-    BOOST_REQUIRE_MESSAGE(value != nullptr, name << " is not set; run the tests through CTest");
-    return value;
-}
-
-std::uint16_t port_of(std::string const& ready_line)
-{
-    return static_cast<std::uint16_t>(std::stoul(ready_line.substr(ready_line.rfind(':') + 1)));
-}
 
 constexpr char const* port_app_config = R"(resources:
   - kind: widget
@@ -56,7 +47,7 @@ constexpr char const* blueprints = R"([
 
 struct emulator_fixture {
     emulator_fixture()
-        : emulator(env("OCEAN_PORT_EMULATOR"), {"--listen", "127.0.0.1:0"}),
+        : emulator(required_env("OCEAN_PORT_EMULATOR"), {"--listen", "127.0.0.1:0"}),
           port(port_of(emulator.wait_for_line("ocean-port-emulator listening on", 10s))),
           resources(std::filesystem::temp_directory_path() /
                     ("ocean-startup-" + std::to_string(::getpid()) + "-" + std::to_string(port)))

@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "common/child_process.hpp"
+#include "common/test_env.hpp"
 #include "common/http_call.hpp"
 
 #include <ocean/http/signature.hpp>
@@ -24,6 +25,8 @@
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using ocean::test::child_process;
+using ocean::test::port_of;
+using ocean::test::required_env;
 using ocean::test::http_call;
 using ocean::test::http_call_options;
 using ocean::test::http_result;
@@ -32,18 +35,6 @@ namespace {
 
 std::string const secret = "test-secret";
 std::string const admin_token = "test-admin-token";
-
-std::string env(char const* name)
-{
-    char const* value = std::getenv(name);
-    BOOST_REQUIRE_MESSAGE(value != nullptr, name << " is not set; run the tests through CTest");
-    return value;
-}
-
-std::uint16_t port_of(std::string const& ready_line)
-{
-    return static_cast<std::uint16_t>(std::stoul(ready_line.substr(ready_line.rfind(':') + 1)));
-}
 
 // One item event as the test app takes it.
 struct item_event {
@@ -78,7 +69,7 @@ struct temporary_directory {
 // same inbox file and the same emulator.
 struct pipeline_fixture {
     explicit pipeline_fixture(std::vector<std::string> extra_environment = {})
-        : emulator(env("OCEAN_PORT_EMULATOR"), {"--listen", "127.0.0.1:0"}),
+        : emulator(required_env("OCEAN_PORT_EMULATOR"), {"--listen", "127.0.0.1:0"}),
           emulator_port(port_of(emulator.wait_for_line("ocean-port-emulator listening on", 10s))),
           extra(std::move(extra_environment))
     {
@@ -93,7 +84,7 @@ struct pipeline_fixture {
             "OCEAN__PORT__CLIENT_SECRET=local-client-secret",
             "OCEAN__INTEGRATION__IDENTIFIER=live-events-test",
             "OCEAN__INTEGRATION__TYPE=live-events-test",
-            "OCEAN__RESOURCES_PATH=" + env("OCEAN_SOURCE_DIR") + "/tests/integration/live_events_app/.port/resources",
+            "OCEAN__RESOURCES_PATH=" + required_env("OCEAN_SOURCE_DIR") + "/tests/integration/live_events_app/.port/resources",
             "APPLICATION__HOST=127.0.0.1",
             "APPLICATION__PORT=0",
             "LIVE_EVENTS_TEST_SECRET=" + secret,
@@ -103,7 +94,7 @@ struct pipeline_fixture {
         };
         environment.insert(environment.end(), extra.begin(), extra.end());
         app.reset();
-        app.emplace(env("OCEAN_LIVE_EVENTS_APP"), std::vector<std::string>{}, environment);
+        app.emplace(required_env("OCEAN_LIVE_EVENTS_APP"), std::vector<std::string>{}, environment);
         port = port_of(app->wait_for_line("ocean-live-events-test-app listening on", 10s));
         for (int i = 0; i < 200; ++i) {
             if (call("GET", "/health/ready").status == 200)

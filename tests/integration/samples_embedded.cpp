@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "common/child_process.hpp"
+#include "common/test_env.hpp"
 #include "common/http_call.hpp"
 
 #include <boost/asio.hpp>
@@ -15,22 +16,12 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using ocean::test::child_process;
+using ocean::test::port_of;
+using ocean::test::required_env;
 using ocean::test::http_call;
 using ocean::test::http_call_options;
 
 namespace {
-
-std::string env(char const* name)
-{
-    char const* value = std::getenv(name);
-    BOOST_REQUIRE_MESSAGE(value != nullptr, name << " is not set; run the tests through CTest");
-    return value;
-}
-
-std::uint16_t port_of(std::string const& ready_line)
-{
-    return static_cast<std::uint16_t>(std::stoul(ready_line.substr(ready_line.rfind(':') + 1)));
-}
 
 // Reads "... before=N after=M" into (N, M).
 std::pair<int, int> thread_counts(std::string const& line)
@@ -61,13 +52,13 @@ std::string ask(asio::ip::tcp::socket& socket, std::string const& command)
 
 struct embedded_fixture {
     embedded_fixture()
-        : emulator(env("OCEAN_PORT_EMULATOR"), {"--listen", "127.0.0.1:0"}),
+        : emulator(required_env("OCEAN_PORT_EMULATOR"), {"--listen", "127.0.0.1:0"}),
           emulator_port(port_of(emulator.wait_for_line("ocean-port-emulator listening on", 10s))),
-          sample(env("OCEAN_SAMPLE_EMBEDDED"), {},
+          sample(required_env("OCEAN_SAMPLE_EMBEDDED"), {},
                  {"OCEAN__PORT__BASE_URL=http://127.0.0.1:" + std::to_string(emulator_port),
                   "OCEAN__PORT__CLIENT_ID=local-client-id", "OCEAN__PORT__CLIENT_SECRET=local-client-secret",
                   "OCEAN__INTEGRATION__IDENTIFIER=embedded-test", "OCEAN__INTEGRATION__TYPE=embedded",
-                  "OCEAN__RESOURCES_PATH=" + env("OCEAN_SOURCE_DIR") + "/samples/embedded/.port/resources",
+                  "OCEAN__RESOURCES_PATH=" + required_env("OCEAN_SOURCE_DIR") + "/samples/embedded/.port/resources",
                   "APPLICATION__HOST=127.0.0.1", "APPLICATION__PORT=0"}),
           http_port(port_of(sample.wait_for_line("ocean-sample-embedded listening on", 10s))),
           line_port(port_of(sample.wait_for_line("ocean-sample-embedded line service on", 10s))),

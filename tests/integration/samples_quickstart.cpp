@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "common/child_process.hpp"
+#include "common/test_env.hpp"
 #include "common/http_call.hpp"
 
 #include <boost/json.hpp>
@@ -16,33 +17,23 @@
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using ocean::test::child_process;
+using ocean::test::port_of;
+using ocean::test::required_env;
 using ocean::test::http_call;
 using ocean::test::http_call_options;
 
 namespace {
 
-std::string env(char const* name)
-{
-    char const* value = std::getenv(name);
-    BOOST_REQUIRE_MESSAGE(value != nullptr, name << " is not set; run the tests through CTest");
-    return value;
-}
-
-std::uint16_t port_of(std::string const& ready_line)
-{
-    return static_cast<std::uint16_t>(std::stoul(ready_line.substr(ready_line.rfind(':') + 1)));
-}
-
 // The emulator and the quickstart as real processes on loopback, wired as in scripts/demo.sh.
 struct quickstart_fixture {
     quickstart_fixture()
-        : emulator(env("OCEAN_PORT_EMULATOR"), {"--listen", "127.0.0.1:0"}),
+        : emulator(required_env("OCEAN_PORT_EMULATOR"), {"--listen", "127.0.0.1:0"}),
           emulator_port(port_of(emulator.wait_for_line("ocean-port-emulator listening on", 10s))),
-          integration(env("OCEAN_SAMPLE_QUICKSTART"), {},
+          integration(required_env("OCEAN_SAMPLE_QUICKSTART"), {},
                       {"OCEAN__PORT__BASE_URL=http://127.0.0.1:" + std::to_string(emulator_port),
                        "OCEAN__PORT__CLIENT_ID=local-client-id", "OCEAN__PORT__CLIENT_SECRET=local-client-secret",
                        "OCEAN__INTEGRATION__IDENTIFIER=quickstart-test", "OCEAN__INTEGRATION__TYPE=quickstart",
-                       "OCEAN__RESOURCES_PATH=" + env("OCEAN_SOURCE_DIR") + "/samples/quickstart/.port/resources",
+                       "OCEAN__RESOURCES_PATH=" + required_env("OCEAN_SOURCE_DIR") + "/samples/quickstart/.port/resources",
                        "APPLICATION__HOST=127.0.0.1", "APPLICATION__PORT=0"}),
           port(port_of(integration.wait_for_line("ocean-sample-quickstart listening on", 10s)))
     {
@@ -112,7 +103,7 @@ BOOST_AUTO_TEST_CASE(quickstart_events_become_exact_entities)
     quickstart_fixture f;
 
     std::vector<std::filesystem::path> events;
-    for (auto const& entry : std::filesystem::directory_iterator(env("OCEAN_SOURCE_DIR") + "/samples/quickstart/events"))
+    for (auto const& entry : std::filesystem::directory_iterator(required_env("OCEAN_SOURCE_DIR") + "/samples/quickstart/events"))
         events.push_back(entry.path());
     std::sort(events.begin(), events.end());
     BOOST_REQUIRE_GE(events.size(), 10U);

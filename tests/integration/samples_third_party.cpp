@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "common/child_process.hpp"
+#include "common/test_env.hpp"
 #include "common/http_call.hpp"
 
 #include <ocean/http/signature.hpp>
@@ -17,22 +18,12 @@
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using ocean::test::child_process;
+using ocean::test::port_of;
+using ocean::test::required_env;
 using ocean::test::http_call;
 using ocean::test::http_call_options;
 
 namespace {
-
-std::string env(char const* name)
-{
-    char const* value = std::getenv(name);
-    BOOST_REQUIRE_MESSAGE(value != nullptr, name << " is not set; run the tests through CTest");
-    return value;
-}
-
-std::uint16_t port_of(std::string const& ready_line)
-{
-    return static_cast<std::uint16_t>(std::stoul(ready_line.substr(ready_line.rfind(':') + 1)));
-}
 
 // A free loopback port for the integration, whose public URL must be known before it starts.
 std::uint16_t free_port()
@@ -80,9 +71,9 @@ struct sample_options {
 // The emulator, the fake tracker and the sample as three processes on loopback.
 struct third_party_fixture {
     third_party_fixture()
-        : emulator(env("OCEAN_PORT_EMULATOR"), {"--listen", "127.0.0.1:0"}),
+        : emulator(required_env("OCEAN_PORT_EMULATOR"), {"--listen", "127.0.0.1:0"}),
           emulator_port(port_of(emulator.wait_for_line("ocean-port-emulator listening on", 10s))),
-          tracker(env("OCEAN_FAKE_THIRD_PARTY"), {"--listen", "127.0.0.1:0", "--projects", "3", "--tasks", "10"}),
+          tracker(required_env("OCEAN_FAKE_THIRD_PARTY"), {"--listen", "127.0.0.1:0", "--projects", "3", "--tasks", "10"}),
           tracker_port(port_of(tracker.wait_for_line("ocean-fake-third-party listening on", 10s)))
     {
     }
@@ -101,14 +92,14 @@ struct third_party_fixture {
             "OCEAN__INTEGRATION__CONFIG__PAGE_SIZE=4",
             "OCEAN__EVENT_LISTENER__TYPE=" + options.listener,
             "OCEAN__EVENT_LISTENER__INTERVAL=0.2",
-            "OCEAN__RESOURCES_PATH=" + env("OCEAN_SOURCE_DIR") + "/samples/third_party/.port/resources",
+            "OCEAN__RESOURCES_PATH=" + required_env("OCEAN_SOURCE_DIR") + "/samples/third_party/.port/resources",
             "APPLICATION__HOST=127.0.0.1",
             "APPLICATION__PORT=" + std::to_string(port),
         };
         if (options.base_url)
             environment.push_back("OCEAN__BASE_URL=http://127.0.0.1:" + std::to_string(port));
         environment.insert(environment.end(), options.extra_environment.begin(), options.extra_environment.end());
-        integration.emplace(env("OCEAN_SAMPLE_THIRD_PARTY"), std::vector<std::string>{}, environment);
+        integration.emplace(required_env("OCEAN_SAMPLE_THIRD_PARTY"), std::vector<std::string>{}, environment);
         integration->wait_for_line("ocean-sample-third-party listening on", 10s);
         if (options.wait_ready)
             BOOST_REQUIRE_MESSAGE(eventually([&] { return call(port, "GET", "/health/ready").status == 200; }),
