@@ -23,6 +23,8 @@ public:
     std::string body;
 
 private:
+    bool header_complete_ = false;
+
     void on_request_impl(boost::beast::http::verb v, string_view method_string, string_view request_target,
                          int http_version, boost::beast::error_code&) override
     {
@@ -43,10 +45,13 @@ private:
     void on_field_impl(boost::beast::http::field, string_view name, string_view value,
                        boost::beast::error_code&) override
     {
-        headers.add({name.data(), name.size()}, {value.data(), value.size()});
+        // Beast reports the trailer of a chunked body here too. Trailer fields are dropped: a
+        // sender could otherwise add a signature or a delivery id after the body.
+        if (!header_complete_)
+            headers.add({name.data(), name.size()}, {value.data(), value.size()});
     }
 
-    void on_header_impl(boost::beast::error_code&) override {}
+    void on_header_impl(boost::beast::error_code&) override { header_complete_ = true; }
 
     void on_body_init_impl(boost::optional<std::uint64_t> const& content_length, boost::beast::error_code&) override
     {

@@ -253,6 +253,20 @@ BOOST_AUTO_TEST_CASE(server_chunked_body_is_reassembled)
     BOOST_TEST(reply.substr(reply.find("\r\n\r\n") + 4) == "hello world");
 }
 
+BOOST_AUTO_TEST_CASE(server_chunked_trailer_is_ignored)
+{
+    server_fixture f;
+    // A valid signature for the body, sent in the trailer: it must not count as a header, or a
+    // sender could sign after the fact, and the filter would see a header the request lacks.
+    std::string const request =
+        "POST /integration/github/webhook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        "Connection: close\r\n\r\n"
+        "d\r\nHello, World!\r\n0\r\n"
+        "X-Hub-Signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17\r\n\r\n";
+    auto const reply = round_trip(f.port, request);
+    BOOST_TEST(status_of(reply) == 401U);
+}
+
 BOOST_AUTO_TEST_CASE(server_expect_continue_then_body)
 {
     server_fixture f;
