@@ -75,6 +75,10 @@ int main()
         if (ec == ocean::error::unknown_kind)
             throw ocean::http::error_response(422, "unknown_kind",
                                               "kind '" + kind + "' has no resource in the port-app-config");
+        // Cancelled because the server is stopping: rethrown as is, the server responds 503 with
+        // Retry-After so that the sender retries later.
+        if (ec == asio::error::operation_aborted)
+            throw boost::system::system_error(ec);
         if (ec)
             throw ocean::http::error_response(502, "port_error", "applying the event failed: " + ec.message());
         co_return ocean::http::response::json(summary(event, kind, result));

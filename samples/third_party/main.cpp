@@ -163,6 +163,10 @@ int main()
             std::tie(ec, result) = co_await app.async_unregister_raw(kind, std::move(items), asio::as_tuple(asio::use_awaitable));
         if (ec == ocean::error::unknown_kind)
             throw ocean::http::error_response(422, "unknown_kind", "kind '" + kind + "' has no resource in the port-app-config");
+        // Cancelled because the server is stopping: rethrown as is, the server responds 503 with
+        // Retry-After so that the sender retries later.
+        if (ec == asio::error::operation_aborted)
+            throw boost::system::system_error(ec);
         if (ec)
             throw ocean::http::error_response(502, "port_error", "applying the event failed: " + ec.message());
         spdlog::info("live event {} {}: {} upserted, {} deleted", action, kind, result.upserted, result.deleted);

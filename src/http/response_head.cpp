@@ -81,9 +81,10 @@ bool format_response_head(std::string& out, response const& r, unsigned version,
                           std::string_view request_id)
 {
     unsigned status = r.status;
-    if (status < 100 || status > 999) {
-        spdlog::error("http response: status {} is not a valid HTTP status; sending 500 (request id {})", status,
-                      request_id);
+    // A 1xx status cannot end an exchange: the client would keep waiting for the final response.
+    if (status < 200 || status > 999) {
+        spdlog::error("http response: status {} is not a valid final HTTP status; sending 500 (request id {})",
+                      status, request_id);
         status = 500;
     }
     bool const has_body = status >= 200 && status != 204 && status != 304;
@@ -92,7 +93,10 @@ bool format_response_head(std::string& out, response const& r, unsigned version,
     out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
     append_number(out, status);
     out.push_back(' ');
-    out.append(boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(status)));
+    // The reason phrase is optional; Beast has none for unregistered codes such as 418.
+    auto const reason = boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(status));
+    if (reason != "<unknown-status>")
+        out.append(reason.data(), reason.size());
     out.append("\r\n");
 
     for (auto const [name, value] : r.headers) {

@@ -105,7 +105,8 @@ struct session {
     clock_type::time_point deadline = clock_type::time_point::max();
     bool timed_out = false;
     bool finished = false;
-    // True while a handler runs; stop() closes idle connections at once and lets busy ones finish.
+    // True from the end of a request's header until its response is written; stop() closes the
+    // other connections at once and lets busy ones finish.
     bool busy = false;
     bool closing = false;
     asio::cancellation_signal handler_cancel;
@@ -389,7 +390,7 @@ asio::awaitable<response> server::impl::dispatch(request& req, match_result cons
     } catch (error_response const& e) {
         if (e.status() >= 500)
             spdlog::error("{} {} failed (request id {}): {}", req.method(), req.path(), req.request_id(), e.what());
-        co_return response::error(e.status(), e.code(), e.what());
+        co_return response::error(e.status(), e.code(), e.message());
     } catch (boost::system::system_error const& e) {
         if (e.code() == asio::error::operation_aborted && stopping) {
             spdlog::warn("{} {} cancelled by shutdown (request id {})", req.method(), req.path(), req.request_id());
@@ -442,17 +443,52 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<stream_session<S
     };
 
     for (;;) {
+        // Busy from the end of the header until the response is written: stop() cancels only
+        // connections that wait for a request, and lets the others finish theirs.
+        s->busy = false;
         detail::request_parser parser;
         parser.header_limit(static_cast<std::uint32_t>(config.header_limit));
         parser.body_limit(config.body_limit);
 
-        // While stopping, a kept-alive connection gets a short grace period: requests already sent
-        // behind the last one get 503, and then the connection closes.
-        auto limit = first ? config.header_timeout : config.idle_timeout;
-        if (stopping || s->closing)
-            limit = std::min(limit, std::chrono::milliseconds(200));
-        arm(*s, limit);
-        auto [read_error, header_bytes] = co_await bhttp::async_read_header(s->stream, buffer, parser, use_tuple);
+        // The header is read here rather than with Beast's async_read_header so that the time
+        // limit can change with the first byte: a kept-alive connection may wait idle_timeout
+        // for its next request, but once a request has started its header gets header_timeout.
+        // While stopping, a kept-alive connection gets a short grace period: requests already
+        // sent behind the last one get 503, and then the connection closes.
+        auto const grace = std::chrono::milliseconds(200);
+        bool const stopping_now = stopping || s->closing;
+        bool request_begun = first || buffer.size() > 0;
+        auto limit = request_begun ? config.header_timeout : config.idle_timeout;
+        arm(*s, stopping_now ? std::min(limit, grace) : limit);
+        boost::system::error_code read_error;
+        std::size_t header_bytes = 0;
+        for (;;) {
+            if (buffer.size() > 0) {
+                auto const used = parser.put(buffer.data(), read_error);
+                buffer.consume(used);
+                header_bytes += used;
+                if (read_error == bhttp::error::need_more)
+                    read_error = {};
+                if (read_error || parser.is_header_done())
+                    break;
+            }
+            constexpr std::size_t read_size = 16 * 1024;
+            auto [ec, n] = co_await s->stream.async_read_some(buffer.prepare(read_size), use_tuple);
+            buffer.commit(n);
+            if (ec) {
+                // As Beast reports it: a clean close between requests ends the stream, a close
+                // inside a header is a partial message.
+                if (ec == asio::error::eof)
+                    read_error = parser.got_some() ? bhttp::error::partial_message : bhttp::error::end_of_stream;
+                else
+                    read_error = ec;
+                break;
+            }
+            if (!request_begun) {
+                request_begun = true;
+                arm(*s, stopping_now ? std::min(config.header_timeout, grace) : config.header_timeout);
+            }
+        }
         disarm(*s);
         first = false;
         metrics.bytes_in += header_bytes;
@@ -475,6 +511,7 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<stream_session<S
             break;
         }
 
+        s->busy = true;
         auto const started = clock_type::now();
         std::string request_id;
         if (auto const id = parser.headers.get("X-Request-ID"); id && acceptable_request_id(*id))
@@ -579,7 +616,6 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<stream_session<S
         req.set_request_id(request_id);
         req.set_json_limits(config.json);
 
-        s->busy = true;
         response r;
         try {
             r = co_await dispatch(req, match);
@@ -592,7 +628,6 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<stream_session<S
             r = response::error(503, "stopping", "the server is stopping; retry later");
             r.headers.set("Retry-After", "1");
         }
-        s->busy = false;
 
         bool const keep_alive = parser.keep_alive();
         auto [write_error, written] = co_await respond(std::move(r), keep_alive, match.pattern);

@@ -126,6 +126,12 @@ std::optional<verification> check_timestamp(std::string_view text, std::chrono::
     if (ec != std::errc{} || end != text.data() + text.size())
         return result(signature_status::malformed, "the signature timestamp '" + std::string(text.substr(0, 32)) +
                                                        "' is not a number of seconds");
+    // A timestamp this far from the epoch (about 35,000 years) is outside any tolerance; rejecting
+    // it first keeps the subtraction below from overflowing.
+    constexpr std::int64_t far = std::int64_t{1} << 40;
+    if (seconds < -far || seconds > far)
+        return result(signature_status::expired, "the signature timestamp " + std::to_string(seconds) +
+                                                     " is outside any tolerance");
     auto const current = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
     auto const skew = current - seconds;
     if (skew > tolerance.count() || -skew > tolerance.count())

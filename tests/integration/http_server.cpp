@@ -354,6 +354,62 @@ BOOST_AUTO_TEST_CASE(server_graceful_stop_finishes_inflight)
     BOOST_TEST(!done.get());
 }
 
+BOOST_AUTO_TEST_CASE(server_stop_lets_started_upload_finish)
+{
+    server_fixture f;
+    auto socket = connect(f.port);
+    std::string const body = R"({"event":"late"})";
+    auto const request = post_close("/integration/webhook", body);
+    auto const split = request.size() - body.size() + 5;
+
+    // The header and part of the body arrive before stop(), the rest after it: the request has
+    // begun, so it gets its response instead of a closed connection.
+    asio::write(socket, asio::buffer(request.substr(0, split)));
+    std::this_thread::sleep_for(200ms);
+    f.server.stop();
+    std::this_thread::sleep_for(200ms);
+    asio::write(socket, asio::buffer(request.substr(split)));
+
+    auto const reply = read_all(socket);
+    BOOST_TEST(status_of(reply) == 200U);
+}
+
+BOOST_AUTO_TEST_CASE(server_keep_alive_header_timeout_applies)
+{
+    ocean::http::server_config config;
+    config.header_timeout = 300ms;
+    config.idle_timeout = 10s;
+    server_fixture f(config);
+    auto socket = connect(f.port);
+
+    asio::write(socket, asio::buffer(std::string("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")));
+    std::string first;
+    char chunk[4096];
+    while (first.find("\"live\"}") == std::string::npos) {
+        auto const n = socket.read_some(asio::buffer(chunk));
+        first.append(chunk, n);
+    }
+    BOOST_TEST(status_of(first) == 200U);
+
+    // The next request starts but its header never ends: header_timeout applies from its first
+    // byte, not the idle timeout of the kept-alive connection.
+    auto const begun = std::chrono::steady_clock::now();
+    asio::write(socket, asio::buffer(std::string("GET /health/live HTTP/1.1\r\nHost: x\r\n")));
+    auto const reply = read_all(socket);
+    auto const waited = std::chrono::steady_clock::now() - begun;
+    BOOST_TEST(status_of(reply) == 408U);
+    BOOST_TEST((waited < 5s));
+}
+
+BOOST_AUTO_TEST_CASE(server_informational_status_becomes_500)
+{
+    server_fixture f;
+    auto const reply = round_trip(f.port, post_close("/integration/echo-header?status=101", "x"));
+    BOOST_TEST(status_of(reply) == 500U);
+    auto const teapot = round_trip(f.port, post_close("/integration/echo-header?status=418", "x"));
+    BOOST_TEST(teapot.substr(0, 15) == "HTTP/1.1 418 \r\n");
+}
+
 BOOST_AUTO_TEST_CASE(server_many_concurrent_connections)
 {
     // Client and server ends of 1000 connections live in this process: 2000 descriptors.

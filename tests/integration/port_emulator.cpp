@@ -568,3 +568,22 @@ BOOST_AUTO_TEST_CASE(unreadable_tls_files_exit_1)
         emulator_path(), {"--listen", "127.0.0.1:0", "--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"});
     BOOST_TEST(process.wait(10s) == 1);
 }
+
+BOOST_AUTO_TEST_CASE(fault_out_of_range_is_422)
+{
+    emulator server;
+    // Each value is rejected, naming it, instead of wrapping around or never ending.
+    for (char const* body : {R"({"path":"/v1/organization","status":100})",
+                             R"({"path":"/v1/organization","status":101})",
+                             R"({"path":"/v1/organization","delay_ms":18446744073709551615})",
+                             R"({"path":"/v1/organization","count":18446744073709551615})",
+                             R"({"path":"/v1/organization","duration_ms":10000000000000})"}) {
+        BOOST_TEST_CONTEXT(body)
+        {
+            auto const reply = server.call("POST", "/_emulator/faults", body);
+            BOOST_TEST(reply.status == 422u);
+            BOOST_TEST(reply.body.find("invalid fault") != std::string::npos);
+        }
+    }
+    BOOST_TEST(server.call("GET", "/_emulator/faults").json() == json::array());
+}

@@ -204,3 +204,16 @@ BOOST_AUTO_TEST_CASE(signature_timestamped_scheme)
                 signature_status::malformed));
     BOOST_TEST(!ocean::http::verify_timestamped_hmac(body, "t=1800000000,v1=" + digest, std::vector<std::string>{"x"}, now));
 }
+
+BOOST_AUTO_TEST_CASE(signature_extreme_timestamp_expired)
+{
+    std::string const body = "{}";
+    std::vector<std::string> const secrets{"s"};
+    auto const now = at(1'800'000'000);
+    // Values at the ends of int64 would overflow the skew computation; they are simply expired.
+    for (std::string const t : {"-9223372036854775808", "9223372036854775807", "-1099511627777"}) {
+        auto const v = ocean::http::verify_timestamped_hmac(
+            body, "t=" + t + ",v1=" + ocean::http::hmac_sha256_hex("s", t + "." + body), secrets, now);
+        BOOST_TEST_CONTEXT(t) { BOOST_TEST((v.status == signature_status::expired)); }
+    }
+}

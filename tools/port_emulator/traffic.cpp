@@ -102,16 +102,19 @@ api_result fault_table::add(json::value const& description, time_point now)
     auto const& object = description.as_object();
 
     fault added;
-    auto non_negative = [&](std::string_view key) -> std::optional<std::int64_t> {
+    // Reads an integer from 0 to `max`; absent or null reads as 0. Larger values are rejected
+    // rather than wrapped, so a typo cannot turn into a negative delay or a fault that never ends.
+    auto non_negative = [&](std::string_view key, std::int64_t max) -> std::optional<std::int64_t> {
         auto const* value = object.if_contains(key);
         if (value == nullptr || value->is_null())
             return 0;
-        if (value->is_int64() && value->as_int64() >= 0)
+        if (value->is_int64() && value->as_int64() >= 0 && value->as_int64() <= max)
             return value->as_int64();
-        if (value->is_uint64())
-            return static_cast<std::int64_t>(value->as_uint64());
         return std::nullopt;
     };
+    constexpr std::int64_t max_count = 1'000'000'000;
+    constexpr std::int64_t max_delay_ms = 24LL * 3600 * 1000;
+    constexpr std::int64_t max_duration_ms = 365LL * 24 * 3600 * 1000;
 
     if (auto const* method = object.if_contains("method"); method && !method->is_null()) {
         if (!method->is_string() || method->as_string().empty())
@@ -132,25 +135,27 @@ api_result fault_table::add(json::value const& description, time_point now)
         added.identifier = std::string(identifier->as_string());
     }
 
-    auto const status = non_negative("status");
-    if (!status || (*status != 0 && (*status < 100 || *status > 599)))
-        return invalid_fault("\"status\" must be an HTTP status from 100 to 599, got " + json::serialize(object.at("status")));
+    // 1xx statuses are not final responses: a client would wait for another one.
+    auto const status = non_negative("status", 599);
+    if (!status || (*status != 0 && *status < 200))
+        return invalid_fault("\"status\" must be an HTTP status from 200 to 599, got " + json::serialize(object.at("status")));
     added.status = static_cast<unsigned>(*status);
 
-    auto const count = non_negative("count");
+    auto const count = non_negative("count", max_count);
     if (!count)
-        return invalid_fault("\"count\" must be a non-negative integer, got " + json::serialize(object.at("count")));
+        return invalid_fault("\"count\" must be an integer from 0 to 1000000000, got " + json::serialize(object.at("count")));
     if (*count > 0)
         added.remaining = static_cast<std::size_t>(*count);
 
-    auto const delay = non_negative("delay_ms");
+    auto const delay = non_negative("delay_ms", max_delay_ms);
     if (!delay)
-        return invalid_fault("\"delay_ms\" must be a non-negative integer, got " + json::serialize(object.at("delay_ms")));
+        return invalid_fault("\"delay_ms\" must be an integer from 0 to 86400000 (one day), got " +
+                             json::serialize(object.at("delay_ms")));
     added.delay = std::chrono::milliseconds(*delay);
 
-    auto const duration = non_negative("duration_ms");
+    auto const duration = non_negative("duration_ms", max_duration_ms);
     if (!duration)
-        return invalid_fault("\"duration_ms\" must be a non-negative integer, got " +
+        return invalid_fault("\"duration_ms\" must be an integer from 0 to 31536000000 (one year), got " +
                              json::serialize(object.at("duration_ms")));
     if (*duration > 0)
         added.expires_at = now + std::chrono::milliseconds(*duration);

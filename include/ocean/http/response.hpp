@@ -39,16 +39,21 @@ struct response {
 class error_response : public std::runtime_error {
 public:
     error_response(unsigned status, std::string code, std::string const& message)
-        : std::runtime_error(message), status_(status), code_(std::move(code))
+        : std::runtime_error(message), status_(status), code_(std::move(code)), message_(message)
     {
     }
 
     unsigned status() const noexcept { return status_; }
     std::string const& code() const noexcept { return code_; }
 
+    /// The whole message; what() stops at the first NUL byte, which a message quoting
+    /// request data may contain.
+    std::string const& message() const noexcept { return message_; }
+
 private:
     unsigned status_;
     std::string code_;
+    std::string message_;
 };
 
 /// Thrown from a handler to close the connection at once, without any response and with a TCP
