@@ -161,8 +161,8 @@ asio::awaitable<http::response> processor_manager::impl::accept(std::string path
             claimed.push_back(processor);
     if (claimed.empty()) {
         metrics.rejected("unsupported");
-        spdlog::info("live events: no processor on {} handles delivery {}; acknowledged and dropped", path,
-                     request.request_id());
+        spdlog::info("live events: no processor on {} handles this event (request id {}); acknowledged and dropped",
+                     path, request.request_id());
         co_return http::response::json(json::object{{"status", "ignored"}}, 200);
     }
 
