@@ -21,8 +21,8 @@ step "install dependencies"
 bash "$root/scripts/install-deps.sh"
 
 step "normal build (g++)"
-# -g1 keeps line tables for backtraces; full debug info made each translation unit about half as
-# slow again to compile, and the CI time budget is tight on two cores.
+# -g1 keeps line tables for backtraces. Full debug info made each translation unit about 1.5
+# times slower to compile, which the CI time budget on two cores cannot afford.
 bash "$root/scripts/build.sh" "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" \
   -DOCEAN_BUILD_TESTS=ON -DOCEAN_BUILD_SAMPLES=ON -DOCEAN_BUILD_TOOLS=ON -DOCEAN_WARNINGS_AS_ERRORS=ON

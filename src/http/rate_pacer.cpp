@@ -88,8 +88,8 @@ void rate_pacer::observe(std::string_view host, std::optional<std::uint64_t> lim
         return;
 
     auto const reset_at = now + *reset_in;
-    // The server counted this request before it responded, but not necessarily the others still
-    // in flight; subtracting them all keeps the estimate at or below what the server allows.
+    // The server counted this request before it responded, but maybe not the others still in
+    // flight. Subtracting them all keeps the estimate at or below what the server allows.
     auto const reported = std::min(*remaining, *limit);
     auto const estimate = reported > state.in_flight ? reported - state.in_flight : 0;
 

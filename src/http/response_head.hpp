@@ -13,8 +13,8 @@ namespace ocean::http::detail {
 /// Replaces `out` with the head of `r` for an HTTP/1.`version % 10` request:
 /// - the status line (a status outside 100-999 becomes 500, logged);
 /// - the handler's fields, minus those the server owns (Content-Length, Transfer-Encoding,
-///   Connection, Date, X-Request-ID) and minus any field whose name is not an HTTP token or whose
-///   value contains CR, LF or NUL (dropped and logged, so a handler cannot split the response);
+///   Connection, Date, X-Request-ID). A field whose name is not an HTTP token, or whose value
+///   contains CR, LF or NUL, is dropped and logged, so a handler cannot split the response;
 /// - Date, X-Request-ID, Content-Length (not for 1xx, 204 and 304, which have no body) and the
 ///   Connection field that `keep_alive` needs for this version;
 /// - the blank line that ends the head.

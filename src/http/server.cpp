@@ -450,10 +450,10 @@ asio::awaitable<void> server::impl::run_session(std::shared_ptr<stream_session<S
         parser.header_limit(static_cast<std::uint32_t>(config.header_limit));
         parser.body_limit(config.body_limit);
 
-        // The header is read here rather than with Beast's async_read_header so that the time
-        // limit can change with the first byte: a kept-alive connection may wait idle_timeout
-        // for its next request, but once a request has started its header gets header_timeout.
-        // While stopping, a kept-alive connection gets a short grace period: requests already
+        // The header is read here rather than with Beast's async_read_header, so that the time
+        // limit can change with the first byte. A kept-alive connection may wait idle_timeout
+        // for its next request. Once that request has started, its header gets header_timeout.
+        // While stopping, a kept-alive connection gets a short grace period. Requests already
         // sent behind the last one get 503, and then the connection closes.
         auto const grace = std::chrono::milliseconds(200);
         bool const stopping_now = stopping || s->closing;
