@@ -254,8 +254,12 @@ void server::impl::begin_stop()
             }
         }
     });
-    if (connections == 0)
+    // With no connection open there is nothing to drain. The deadline's pending wait would
+    // otherwise keep the io_context busy for drain_timeout, even when async_run never started.
+    if (connections == 0) {
         drained.cancel();
+        drain_deadline.cancel();
+    }
 }
 
 asio::awaitable<void> server::impl::reject_connection(tcp::socket socket)

@@ -733,3 +733,17 @@ BOOST_AUTO_TEST_CASE(server_tls_needs_both_files)
         BOOST_TEST(std::string(e.what()).find("/nonexistent/cert.pem") != std::string::npos, e.what());
     }
 }
+
+BOOST_AUTO_TEST_CASE(server_stop_without_connections_is_prompt)
+{
+    // A server that never ran, as after a failed startup: stop() must not hold the io_context
+    // for the drain timeout.
+    asio::io_context io;
+    ocean::http::server_config config;
+    config.drain_timeout = 5s;
+    ocean::http::server server(io.get_executor(), config);
+    server.stop();
+    auto const begun = std::chrono::steady_clock::now();
+    io.run();
+    BOOST_TEST((std::chrono::steady_clock::now() - begun < 2s));
+}
