@@ -37,8 +37,8 @@ void append_two_digits(std::string& out, int value)
     out.push_back(static_cast<char>('0' + value % 10));
 }
 
-// The IMF-fixdate of RFC 9110, e.g. "Sun, 06 Nov 1994 08:49:37 GMT". It changes once a second,
-// so each thread formats it once per second; the names are spelled out because strftime follows
+// Returns the current time as an RFC 9110 IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
+// Each thread formats it once per second. The names are spelled out because strftime follows
 // the process locale.
 std::string_view http_date()
 {
@@ -93,7 +93,7 @@ bool format_response_head(std::string& out, response const& r, unsigned version,
     out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
     append_number(out, status);
     out.push_back(' ');
-    // The reason phrase is optional; Beast has none for unregistered codes such as 418.
+    // The reason phrase is optional, and Beast has none for unregistered codes such as 418.
     auto const reason = boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(status));
     if (reason != "<unknown-status>")
         out.append(reason.data(), reason.size());
@@ -103,7 +103,7 @@ bool format_response_head(std::string& out, response const& r, unsigned version,
         if (server_owned(name))
             continue;
         if (!is_token(name) || !is_safe_field_value(value)) {
-            // The value is not logged: it may hold a secret, and it is what broke the rule.
+            // The value is not logged, because it may contain a secret.
             spdlog::error("http response: dropped header field '{}' with an invalid name or a CR, LF or NUL in its "
                           "value (request id {})",
                           is_token(name) ? name : std::string_view("(invalid name)"), request_id);
